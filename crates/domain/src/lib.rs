@@ -13,10 +13,12 @@
 //! - [`custody`]: custody status and current location, derived from movements (never set by hand).
 //! - [`planned`]: planned movements (court dates, planned transfers and releases, hospital escorts).
 //! - [`alert`]: prison alerts with the NOMIS code catalogue and their safety relevance.
+//! - [`consumer`]: consumer organisation types and establishment scope.
 //! - [`feed`]: the prison feed: HMPPS domain-event envelopes and Gatehouse's own upserts, parsed into commands.
 //! - [`provenance`]: source, owner and last-updated, carried by every item.
 
 pub mod alert;
+pub mod consumer;
 pub mod custody;
 pub mod error;
 pub mod establishment;
@@ -28,6 +30,7 @@ pub mod planned;
 pub mod provenance;
 
 pub use alert::{AlertCode, AlertRelevance, PrisonAlert};
+pub use consumer::{OrgType, Scope};
 pub use custody::{CustodyState, CustodyStatus};
 pub use error::ParseError;
 pub use establishment::{Establishment, EstablishmentKind};

@@ -1,1 +1,121 @@
-//! placeholder
+//! Gatehouse storage: one [`Store`] trait, two engines.
+//!
+//! - [`engine::sqlite`]: the embedded default. WAL journal, `BEGIN IMMEDIATE`
+//!   for every write, one writer connection and a small read pool, a busy timeout.
+//! - [`engine::postgres`]: the scale-out store; several Gatehouse processes
+//!   may share one database (per-person row locks serialise writers).
+//!
+//! Both engines run the same query code (`engine/shared.rs`, compiled once per
+//! engine) against per-engine schemas (`migrations/sqlite`, `migrations/postgres`).
+//! A state change, its feed-ledger entry and its outbox events are written in
+//! one transaction, so nothing is ever half-written.
+//!
+//! Module map:
+//! - [`model`]: the records the store returns and the inputs it takes.
+//! - [`error`]: [`StoreError`], split into what the caller got wrong and what broke.
+//! - [`page`]: opaque cursors for keyset pagination.
+//! - [`events`]: the catalogue of outbox event types raised by changes.
+//! - [`engine`]: the two engines and their shared query code.
+//! - [`testing`]: fresh isolated databases on both engines, for tests and benchmarks.
+
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod page;
+pub mod testing;
+
+use async_trait::async_trait;
+use gatehouse_domain::feed::FeedItem;
+use gatehouse_domain::{Establishment, EstablishmentCode, NhsNumber, PrisonNumber};
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use model::*;
+pub use page::{Cursor, Page, PageRequest};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Sqlite,
+    Postgres,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Everything Gatehouse keeps. Both engines implement it with the same behaviour;
+/// the store test suite runs against each.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn engine(&self) -> EngineKind;
+
+    /// Applies the engine's versioned migrations (idempotent).
+    async fn migrate(&self) -> Result<()>;
+
+    /// A cheap round trip, for `/health/ready`.
+    async fn ping(&self) -> Result<()>;
+
+    /// Adds establishments that are not yet known; existing ones keep their names.
+    async fn ensure_establishments(&self, list: &[Establishment]) -> Result<()>;
+    async fn list_establishments(&self) -> Result<Vec<Establishment>>;
+
+    // Consumers and their keys.
+    async fn create_consumer(&self, new: &NewConsumer, key: &StoredKey) -> Result<Consumer>;
+    async fn add_key(&self, consumer: &str, key: &StoredKey) -> Result<()>;
+    async fn list_consumers(&self) -> Result<Vec<Consumer>>;
+    /// Revokes a consumer and all its keys; false when there is no such active consumer.
+    async fn revoke_consumer(&self, name: &str) -> Result<bool>;
+    /// The consumer holding a live key with this prefix and hash, if any.
+    async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup>;
+
+    /// Applies prison-feed items. In [`BatchMode::Partial`] each item is its own
+    /// transaction and bad items are reported beside the stored ones; in
+    /// [`BatchMode::Atomic`] all items share one transaction and any bad item
+    /// leaves the store unchanged.
+    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str) -> Result<Vec<ItemOutcome>>;
+
+    // Reads.
+    async fn person(&self, prison_number: &PrisonNumber) -> Result<Option<PersonRecord>>;
+    async fn people_by_nhs_number(&self, nhs: &NhsNumber) -> Result<Vec<PersonRecord>>;
+    async fn people_by_name(&self, family_name: &str, given_name: Option<&str>, date_of_birth: chrono::NaiveDate) -> Result<Vec<PersonRecord>>;
+    async fn people_at(&self, establishment: &EstablishmentCode, page: &PageRequest) -> Result<Page<PersonRecord>>;
+    async fn movements(&self, prison_number: &PrisonNumber, page: &PageRequest) -> Result<Page<MovementRecord>>;
+    async fn alerts(&self, prison_number: &PrisonNumber, active_only: bool, page: &PageRequest) -> Result<Page<AlertRecord>>;
+    async fn planned_movements(&self, prison_number: &PrisonNumber, include_closed: bool) -> Result<Vec<PlannedRecord>>;
+    async fn identity_links(&self, prison_number: &PrisonNumber) -> Result<Vec<IdentityLinkRecord>>;
+    async fn outbox_after(&self, after_seq: i64, limit: i64) -> Result<Vec<OutboxEvent>>;
+
+    /// Row counts of every table that holds person data: tests use it to
+    /// prove that refused input left the store unchanged.
+    async fn counts(&self) -> Result<TableCounts>;
+}
+
+/// One feed item as the store receives it: parsed, or refused at parsing.
+#[derive(Debug, Clone)]
+pub enum FeedEntry {
+    Parsed(Box<FeedItem>),
+    Refused(gatehouse_domain::feed::ItemError),
+}
+
+/// Opens a store from a URL: `sqlite://path` (or `sqlite::memory:`) or `postgres://…`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(engine::sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(engine::postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL scheme (expected sqlite:// or postgres://): {}",
+            url.split(':').next().unwrap_or_default()
+        )))
+    }
+}

@@ -1,0 +1,226 @@
+//! Records the store returns, and the inputs it takes.
+
+use chrono::{DateTime, Utc};
+use gatehouse_domain::feed::EventId;
+use gatehouse_domain::{CustodyState, Movement, NhsNumber, OrgType, PersonDetails, PlannedMovement, PlannedStatus, PrisonAlert, PrisonNumber, Scope};
+use serde::{Deserialize, Serialize};
+
+/// A person as the shared record holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRecord {
+    pub prison_number: PrisonNumber,
+    /// `None` until a person upsert has given a name and date of birth.
+    pub details: Option<PersonDetails>,
+    pub details_as_of: Option<DateTime<Utc>>,
+    pub details_source: Option<String>,
+    /// `None` until a movement has been recorded.
+    pub custody: Option<CustodyState>,
+    pub custody_source: Option<String>,
+    /// The active NHS-number link, if any.
+    pub nhs_link: Option<IdentityLinkRecord>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovementRecord {
+    pub seq: i64,
+    pub prison_number: PrisonNumber,
+    pub movement: Movement,
+    pub event_id: String,
+    pub source: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub prison_number: PrisonNumber,
+    pub alert: PrisonAlert,
+    /// `occurredAt` of the event that set this state (the out-of-order rule).
+    pub as_of: DateTime<Utc>,
+    pub source: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRecord {
+    pub prison_number: PrisonNumber,
+    pub planned: PlannedMovement,
+    pub status: PlannedStatus,
+    /// The movement (by sequence) that carried the plan out.
+    pub fulfilled_by: Option<i64>,
+    pub as_of: DateTime<Utc>,
+    pub source: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How a prison number was linked to an NHS number (DESIGN.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkMethod {
+    PdsTrace,
+    Manual,
+    Probabilistic,
+    /// Carried in a person upsert on the prison feed (unverified until traced).
+    PrisonFeed,
+}
+
+impl LinkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PdsTrace => "pds-trace",
+            Self::Manual => "manual",
+            Self::Probabilistic => "probabilistic",
+            Self::PrisonFeed => "prison-feed",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::PdsTrace, Self::Manual, Self::Probabilistic, Self::PrisonFeed].into_iter().find(|m| m.as_str() == raw)
+    }
+}
+
+/// UK Core NHSNumberVerificationStatusEngland codes used by Gatehouse.
+pub mod verification {
+    pub const PRESENT_AND_VERIFIED: &str = "01";
+    pub const PRESENT_NOT_TRACED: &str = "02";
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityLinkRecord {
+    pub nhs_number: NhsNumber,
+    pub method: LinkMethod,
+    pub verification: String,
+    pub linked_by: String,
+    pub linked_at: DateTime<Utc>,
+    pub active: bool,
+    pub unlinked_at: Option<DateTime<Utc>>,
+    pub unlinked_by: Option<String>,
+}
+
+/// A registered consumer system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consumer {
+    pub id: String,
+    pub name: String,
+    pub org_type: OrgType,
+    /// The agreement (template name) that decides what it may do.
+    pub agreement: String,
+    pub scope: Scope,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConsumer {
+    pub name: String,
+    pub org_type: OrgType,
+    pub agreement: String,
+    pub scope: Scope,
+}
+
+/// What is kept of an API key: its public prefix and a hash of the whole key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub prefix: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyLookup {
+    Live(Consumer),
+    /// The key, or its consumer, was revoked.
+    Revoked,
+    Unknown,
+}
+
+/// How a batch of feed items is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchMode {
+    /// Each item on its own: good items are stored, bad ones reported.
+    #[default]
+    Partial,
+    /// All or nothing: one bad item and nothing is stored.
+    Atomic,
+}
+
+/// What happened to one feed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemStatus {
+    /// Stored, and the shared record changed.
+    Stored,
+    /// Stored in history, but newer information was already held, so the current state did not change.
+    Superseded,
+    /// Recorded; the item carries no state Gatehouse can use.
+    Acknowledged,
+    /// Refused: nothing was written.
+    Rejected,
+    /// Not applied because another item of an atomic batch was refused.
+    NotApplied,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemProblem {
+    pub field: String,
+    pub rule: String,
+}
+
+/// The answer for one feed item. A replayed item gets exactly the answer it got the first time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemOutcome {
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prison_number: Option<String>,
+    pub status: ItemStatus,
+    /// What changed, in plain words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ItemProblem>,
+}
+
+impl ItemOutcome {
+    pub fn rejected(index: usize, event_id: Option<&EventId>, field: &str, rule: impl Into<String>) -> Self {
+        Self {
+            index,
+            event_id: event_id.map(|e| e.as_str().to_owned()),
+            event_type: None,
+            prison_number: None,
+            status: ItemStatus::Rejected,
+            changes: vec![],
+            problem: Some(ItemProblem { field: field.to_owned(), rule: rule.into() }),
+        }
+    }
+}
+
+/// An event in the transactional outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub seq: i64,
+    pub id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub subject_seq: i64,
+    pub establishment: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TableCounts {
+    pub people: i64,
+    pub movements: i64,
+    pub alerts: i64,
+    pub planned_movements: i64,
+    pub identity_links: i64,
+    pub feed_ledger: i64,
+    pub outbox: i64,
+    pub consumers: i64,
+    pub api_keys: i64,
+}
