@@ -16,7 +16,8 @@ pub fn postgres_base_url() -> String {
 }
 
 fn unique(tag: &str) -> String {
-    format!("gh_{tag}_{}", uuid::Uuid::new_v4().simple()).chars().take(60).collect()
+    let tag: String = tag.chars().take(24).collect();
+    format!("gh_{tag}_{}", uuid::Uuid::new_v4().simple())
 }
 
 /// A URL for a fresh, empty database of the given engine.

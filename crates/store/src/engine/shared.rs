@@ -376,7 +376,7 @@ struct Applying<'a> {
     /// Some of what the item said was older than what is held.
     superseded: bool,
     /// Outbox events raised: none means the current state did not change.
-    emitted: std::cell::Cell<usize>,
+    emitted: std::sync::atomic::AtomicUsize,
 }
 
 impl Applying<'_> {
@@ -446,7 +446,7 @@ async fn apply_item(tx: &mut Tx, item: &FeedItem, source: &str, index: usize, no
     };
     let status = match result {
         Err(refused) => return Ok(Err(refused)),
-        Ok(s) if s == ItemStatus::Stored && a.superseded && a.emitted.get() == 0 => ItemStatus::Superseded,
+        Ok(s) if s == ItemStatus::Stored && a.superseded && a.emitted.load(std::sync::atomic::Ordering::Relaxed) == 0 => ItemStatus::Superseded,
         Ok(s) => s,
     };
     let outcome = ItemOutcome {
@@ -502,7 +502,7 @@ async fn emit(tx: &mut Tx, a: &Applying<'_>, event_type: &str, establishment: Op
         .fetch_one(&mut **tx)
         .await?;
     let subject_seq: i64 = col(&row, "event_seq")?;
-    a.emitted.set(a.emitted.get() + 1);
+    a.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     sqlx::query(
         "INSERT INTO outbox (id, type, subject, subject_seq, establishment, occurred_at, recorded_at, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
