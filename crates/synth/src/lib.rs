@@ -67,7 +67,7 @@
 //! | transfers | 0.6 a year sentenced, 0.25 on remand; weekdays; `TRANSFERRED` reception at the destination 2–6 hours later, into a new cell |
 //! | hospital | 0.4 a year (20% emergencies at any hour); 75% back the same day, 25% admitted for 1–6 days; `RETURN_FROM_HOSPITAL` |
 //! | temporary absence | eligible: 60% of people first received in open prisons, 3% elsewhere; 40 a year; 70% day release, 30% 1–3 nights |
-//! | ACCT | `HA` open at the anchor for 4.5% of those in custody; a closed ACCT in the history of 9% more (`HA` closed after 3–45 days → `HA1` post-closure for 14–120 days → `HA2`) |
+//! | ACCT | `HA` newly opened in the last 50 days for 3.5% of those in custody; an ACCT in the history of 9% more (`HA` closed after 3–45 days → `HA1` post-closure for 14–120 days → `HA2`), some still open at the anchor: about 4% of people have `HA` active at the anchor |
 //! | self-harm | 10%: `HS` 40% (raised at reception), `HC` 35%, `SH` 25%; a quarter of them with a second code; 10% of codes closed later |
 //! | health | `MEP` 1.5%, `MAS` 8% (mostly at reception), `PEEP` 2% (10% at 60+), `HID` 2%, `PGWCP` 2% of women under 45 |
 //! | risk to staff | 5%: `XVL` 50%, `RSS` 30%, `XSA` 20%; 20% closed later |

@@ -594,7 +594,10 @@ impl Estate {
             for (a, b) in spans {
                 let len = (*b - *a).num_seconds().max(1);
                 if x < len {
-                    return *a + Duration::seconds(x);
+                    // Moved into office hours that day when that stays in the span.
+                    let t = *a + Duration::seconds(x);
+                    let office = time_on(rng, t.date_naive(), 8 * 60, 18 * 60);
+                    return if (*a..=*b).contains(&office) { office } else { t };
                 }
                 x -= len;
             }
@@ -631,9 +634,9 @@ impl Estate {
             }
         };
 
-        // ACCT: open now for 4.5% of those in custody; a closed ACCT in the
+        // ACCT: open now for 3.5% of those in custody; a closed ACCT in the
         // history of 9% (HA closed, then HA1 post-closure, then HA2 closed).
-        if in_custody && per_mille(rng, 45) {
+        if in_custody && per_mille(rng, 35) {
             let last_start = spans.last().expect("a span").0;
             let raised = (anchor - days(rng, 0, 50) - minutes(120)).max(last_start + minutes(15));
             add(rng, "HA", raised, None);
