@@ -11,7 +11,11 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "demo".into());
     let anchor = args
         .next()
-        .map(|a| chrono::DateTime::parse_from_rfc3339(&a).expect("an RFC 3339 anchor").to_utc())
+        .map(|a| {
+            chrono::DateTime::parse_from_rfc3339(&a)
+                .expect("an RFC 3339 anchor")
+                .to_utc()
+        })
         .unwrap_or_else(|| "2026-03-01T12:00:00Z".parse().unwrap());
     let config = match which.as_str() {
         "national" => EstateConfig::national(anchor),
@@ -33,7 +37,11 @@ fn main() {
             "gatehouse.movement" => {
                 let m = &v["movement"];
                 *moves
-                    .entry(format!("{} {}", m["kind"].as_str().unwrap(), m["reason"].as_str().unwrap()))
+                    .entry(format!(
+                        "{} {}",
+                        m["kind"].as_str().unwrap(),
+                        m["reason"].as_str().unwrap()
+                    ))
                     .or_default() += 1;
             }
             "gatehouse.alert" => {
@@ -57,7 +65,11 @@ fn main() {
         *by_type.entry(t).or_default() += 1;
     }
     let people = estate.person_count() as f64;
-    println!("items: {total} in {:.1?} ({:.1} per person)", started.elapsed(), total as f64 / people);
+    println!(
+        "items: {total} in {:.1?} ({:.1} per person)",
+        started.elapsed(),
+        total as f64 / people
+    );
     for (t, n) in &by_type {
         println!("  {t}: {n}");
     }
@@ -79,13 +91,19 @@ fn main() {
     for (s, n) in &status {
         println!("  {s}: {n} ({:.1}%)", *n as f64 * 100.0 / people);
     }
-    println!("no NHS number at the anchor: {no_nhs} ({:.1}%)", no_nhs as f64 * 100.0 / people);
+    println!(
+        "no NHS number at the anchor: {no_nhs} ({:.1}%)",
+        no_nhs as f64 * 100.0 / people
+    );
     let mut ever: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     let mut active: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for (code, person, is_active) in alerts.values() {
         ever.entry(code.clone()).or_default().insert(person.clone());
         if *is_active {
-            active.entry(code.clone()).or_default().insert(person.clone());
+            active
+                .entry(code.clone())
+                .or_default()
+                .insert(person.clone());
         }
     }
     println!("alerts (people with the code ever / active at the anchor):");

@@ -83,12 +83,15 @@
 //! its out-movement only (the person is at court, in hospital, in transit …).
 //!
 //! # Size
-//! About 14 items per person over a 365-day history: the demo estate
-//! (2,000 people) gives roughly 28,000 items, the national estate (87,000
-//! people) roughly 1.2 million. DESIGN.md's "~10 million movements and
-//! appointments" counts healthcare appointments, which are not prison-feed
-//! items and are not generated here. [`Estate::estimated_items`] gives the
-//! figure for any configuration.
+//! About 12–14 items per person over a 365-day history (about 11–12 of them
+//! movements). With the anchor 2026-03-01T12:00:00Z the demo estate (2,000
+//! people) gives exactly 24,078 items (2,092 person, 19,832 movement, 1,784
+//! alert, 370 planned movement); the national estate (87,000 people) gives
+//! 1,209,808 (more temporary absences, from the open prisons), generated
+//! and rendered in about 4 s in a release build. DESIGN.md's "~10 million
+//! movements and appointments" counts healthcare appointments, which are not
+//! prison-feed items and are not generated here. [`Estate::estimated_items`]
+//! gives the figure for any configuration, within a few per cent.
 
 pub mod names;
 pub mod nhs;
@@ -112,7 +115,8 @@ pub struct EstateConfig {
     pub seed: u64,
     /// How many prisons (1–120), taken in estate order (LEI, MDI, NHI, …).
     pub establishments: usize,
-    /// How many people in all, the scenario people included.
+    /// How many people in all, the scenario people included (they come
+    /// first, when LEI is in the estate; fewer than 8 people keeps only the first few).
     pub people: usize,
     /// How many days of movement history before the anchor.
     pub history_days: u32,
@@ -145,7 +149,8 @@ impl EstateConfig {
 }
 
 /// One person of the estate as the items leave them at the anchor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynthPerson {
     /// Position in the estate (scenario people first).
     pub index: usize,
@@ -209,9 +214,12 @@ impl Estate {
                 .collect::<Vec<_>>()
         };
         let (men, women) = (group(false), group(true));
-        let lei = prisons.iter().position(|p| p.code() == "LEI").map(|i| i as u16);
+        let lei = prisons
+            .iter()
+            .position(|p| p.code() == "LEI")
+            .map(|i| i as u16);
         let scenario_count = if lei.is_some() {
-            scenario::PEOPLE.len()
+            scenario::PEOPLE.len().min(config.people)
         } else {
             0
         };
@@ -234,7 +242,10 @@ impl Estate {
 
     /// The prisons in use, in estate order.
     pub fn establishments(&self) -> Vec<Establishment> {
-        self.prisons.iter().map(|p| p.establishment.clone()).collect()
+        self.prisons
+            .iter()
+            .map(|p| p.establishment.clone())
+            .collect()
     }
 
     /// How many people the estate holds (scenario people included).
@@ -278,11 +289,14 @@ impl Estate {
                 self.generated_plan(g, Depth::Full).events.len() as u64
             })
             .sum();
-        scenario + if sample == 0 { 0 } else { counted * generated / sample }
+        scenario + (counted * generated).checked_div(sample).unwrap_or(0)
     }
 
     fn plan(&self, index: usize, depth: Depth) -> Plan {
-        assert!(index < self.person_count(), "person {index} is not in the estate");
+        assert!(
+            index < self.person_count(),
+            "person {index} is not in the estate"
+        );
         if index < self.scenario_count {
             self.scenario_plan(index, &scenario::PEOPLE[index])
         } else {
@@ -346,7 +360,10 @@ impl Estate {
                         a.insert("id".into(), json!(plan::uuid_text(*id)));
                         a.insert("code".into(), json!(code));
                         a.insert("active".into(), json!(active));
-                        a.insert("activeFrom".into(), json!(from.format("%Y-%m-%d").to_string()));
+                        a.insert(
+                            "activeFrom".into(),
+                            json!(from.format("%Y-%m-%d").to_string()),
+                        );
                         if let Some(t) = to {
                             a.insert("activeTo".into(), json!(t.format("%Y-%m-%d").to_string()));
                         }
@@ -369,7 +386,11 @@ impl Estate {
                         }
                         p.insert("plannedFor".into(), json!(timestamp(*planned_for)));
                         p.insert("description".into(), json!(description));
-                        ("gatehouse.planned-movement", "plannedMovement", Value::Object(p))
+                        (
+                            "gatehouse.planned-movement",
+                            "plannedMovement",
+                            Value::Object(p),
+                        )
                     }
                 };
                 let mut item = Map::new();
@@ -399,7 +420,12 @@ impl Estate {
     }
 
     /// Another prison of the same group (men's or women's), weighted by size.
-    pub(crate) fn pick_other<R: Rng + ?Sized>(&self, rng: &mut R, women: bool, current: u16) -> Option<u16> {
+    pub(crate) fn pick_other<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        women: bool,
+        current: u16,
+    ) -> Option<u16> {
         let group = self.group(women);
         if group.len() < 2 {
             return None;

@@ -196,9 +196,21 @@ pub const COURTS: &[&str] = &[
 /// neighbours in [`COURTS`] chosen by the code for the rest.
 pub fn court_for<R: Rng + ?Sized>(code: &str, rng: &mut R) -> &'static str {
     let local: &[&str] = match code {
-        "LEI" => &["Leeds Crown Court", "Leeds Magistrates' Court", "Bradford Crown Court"],
-        "MDI" => &["Doncaster Crown Court", "Sheffield Crown Court", "Hull Crown Court"],
-        "NHI" => &["Leeds Crown Court", "Bradford Crown Court", "Sheffield Crown Court"],
+        "LEI" => &[
+            "Leeds Crown Court",
+            "Leeds Magistrates' Court",
+            "Bradford Crown Court",
+        ],
+        "MDI" => &[
+            "Doncaster Crown Court",
+            "Sheffield Crown Court",
+            "Hull Crown Court",
+        ],
+        "NHI" => &[
+            "Leeds Crown Court",
+            "Bradford Crown Court",
+            "Sheffield Crown Court",
+        ],
         _ => {
             let start = (mix(code.bytes().fold(7u64, |h, b| h * 31 + u64::from(b)))
                 % COURTS.len() as u64) as usize;

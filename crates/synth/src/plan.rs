@@ -198,7 +198,13 @@ impl Sim<'_> {
     }
 
     /// A reception into a new cell of `est`.
-    fn receive(&mut self, rng: &mut ChaCha8Rng, at: DateTime<Utc>, reason: MovementReason, est: u16) {
+    fn receive(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        at: DateTime<Utc>,
+        reason: MovementReason,
+        est: u16,
+    ) {
         self.est = est;
         self.cell = Cell::random(rng);
         let cell = self.cell;
@@ -264,9 +270,21 @@ impl Sim<'_> {
         let out = time_on(rng, day, 7 * 60, 9 * 60);
         let back = time_on(rng, day, 14 * 60, 20 * 60);
         if self.fits(out, back, until) {
-            self.push(out, MovementKind::CourtOut, MovementReason::SentToCourt, None, None);
+            self.push(
+                out,
+                MovementKind::CourtOut,
+                MovementReason::SentToCourt,
+                None,
+                None,
+            );
             let cell = self.cell;
-            self.push(back, MovementKind::Reception, MovementReason::ReturnFromCourt, None, Some(cell));
+            self.push(
+                back,
+                MovementKind::Reception,
+                MovementReason::ReturnFromCourt,
+                None,
+                Some(cell),
+            );
             self.free_from = back;
         }
     }
@@ -276,7 +294,13 @@ impl Sim<'_> {
         let arrive = out + minutes(rng.random_range(120..360));
         let dest = self.estate.pick_other(rng, self.women, self.est);
         if let Some(dest) = dest.filter(|_| self.fits(out, arrive, until)) {
-            self.push(out, MovementKind::TransferOut, MovementReason::Transferred, Some(dest), None);
+            self.push(
+                out,
+                MovementKind::TransferOut,
+                MovementReason::Transferred,
+                Some(dest),
+                None,
+            );
             self.receive(rng, arrive, MovementReason::Transferred, dest);
         }
     }
@@ -286,7 +310,13 @@ impl Sim<'_> {
         let cell = self.cell.another(rng);
         if self.fits(at, at, until) {
             self.cell = cell;
-            self.push(at, MovementKind::CellMove, MovementReason::CellMove, None, Some(cell));
+            self.push(
+                at,
+                MovementKind::CellMove,
+                MovementReason::CellMove,
+                None,
+                Some(cell),
+            );
             self.free_from = at;
         }
     }
@@ -304,14 +334,31 @@ impl Sim<'_> {
             time_on(rng, d, 10 * 60, 18 * 60)
         };
         if self.fits(out, back, until) {
-            self.push(out, MovementKind::HospitalOut, MovementReason::ReleasedToHospital, None, None);
+            self.push(
+                out,
+                MovementKind::HospitalOut,
+                MovementReason::ReleasedToHospital,
+                None,
+                None,
+            );
             let cell = self.cell;
-            self.push(back, MovementKind::Reception, MovementReason::ReturnFromHospital, None, Some(cell));
+            self.push(
+                back,
+                MovementKind::Reception,
+                MovementReason::ReturnFromHospital,
+                None,
+                Some(cell),
+            );
             self.free_from = back;
         }
     }
 
-    fn temporary_absence(&mut self, rng: &mut ChaCha8Rng, day: NaiveDate, until: Option<DateTime<Utc>>) {
+    fn temporary_absence(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        day: NaiveDate,
+        until: Option<DateTime<Utc>>,
+    ) {
         let out = time_on(rng, day, 7 * 60, 9 * 60);
         let back = if per_mille(rng, 700) {
             time_on(rng, day, 17 * 60, 20 * 60) // day release
@@ -427,7 +474,9 @@ impl Estate {
                 nhs_number: nhs,
                 establishment: self.prisons[f.est as usize].establishment.code.clone(),
                 status: f.status,
-                cell: f.cell.map(|c| c.render(&self.prisons[f.est as usize].establishment.code)),
+                cell: f
+                    .cell
+                    .map(|c| c.render(&self.prisons[f.est as usize].establishment.code)),
                 scenario: true,
             },
             events,
@@ -456,7 +505,11 @@ impl Estate {
         let (nhs_never, nhs_later) = (nhs_draw < 30, (30..80).contains(&nhs_draw));
         let temporary_absence = per_mille(
             &mut rng,
-            if self.prisons[home as usize].open { 600 } else { 30 },
+            if self.prisons[home as usize].open {
+                600
+            } else {
+                30
+            },
         );
 
         // Timeline.
@@ -484,9 +537,8 @@ impl Estate {
             let wanted = per_mille(&mut rng, if before_window { 120 } else { 300 });
             let from = first_activity + Days::new(7);
             let to = today - Days::new(1);
-            let day = (from <= to).then(|| {
-                from + Days::new(rng.random_range(0..=(to - from).num_days() as u64))
-            });
+            let day = (from <= to)
+                .then(|| from + Days::new(rng.random_range(0..=(to - from).num_days() as u64)));
             let at = day.map(|d| time_on(&mut rng, d, 8 * 60, 11 * 60 + 30));
             at.filter(|_| wanted)
         };
@@ -495,9 +547,8 @@ impl Estate {
             let wanted = per_mille(&mut rng, 300);
             let from = r.date_naive() + Days::new(7);
             let to = today - Days::new(1);
-            let day = (from <= to).then(|| {
-                from + Days::new(rng.random_range(0..=(to - from).num_days() as u64))
-            });
+            let day = (from <= to)
+                .then(|| from + Days::new(rng.random_range(0..=(to - from).num_days() as u64)));
             let at = day.map(|d| time_on(&mut rng, d, 13 * 60, 21 * 60));
             at.filter(|_| wanted)
         });
@@ -530,7 +581,13 @@ impl Estate {
         let mut spans = vec![(admitted, release.unwrap_or(anchor))];
         sim.activity(&mut rng, first_activity, release);
         if let Some(r) = release {
-            sim.push(r, MovementKind::Release, MovementReason::Released, None, None);
+            sim.push(
+                r,
+                MovementKind::Release,
+                MovementReason::Released,
+                None,
+                None,
+            );
             if let Some(again) = readmission {
                 let est = sim.est;
                 sim.remand = per_mille(&mut rng, 450);
@@ -565,7 +622,15 @@ impl Estate {
             let age = today.years_since(date_of_birth).unwrap_or(0);
             let mut rng = person_rng(seed, g, ALERTS);
             let in_custody = f.status != CustodyStatus::Released;
-            self.alerts(&mut rng, &mut events, &spans, in_custody, sex, age, admitted);
+            self.alerts(
+                &mut rng,
+                &mut events,
+                &spans,
+                in_custody,
+                sex,
+                age,
+                admitted,
+            );
             if f.status == CustodyStatus::InPrison {
                 let mut rng = person_rng(seed, g, PLANNED);
                 self.planned(&mut rng, &mut events, &person, &f, remand_at_end);
@@ -589,7 +654,10 @@ impl Estate {
         let anchor = self.config.anchor;
         // A time in custody, uniformly over the custody spans.
         let during = |rng: &mut ChaCha8Rng| {
-            let total: i64 = spans.iter().map(|(a, b)| (*b - *a).num_seconds().max(1)).sum();
+            let total: i64 = spans
+                .iter()
+                .map(|(a, b)| (*b - *a).num_seconds().max(1))
+                .sum();
             let mut x = rng.random_range(0..total);
             for (a, b) in spans {
                 let len = (*b - *a).num_seconds().max(1);
@@ -597,7 +665,11 @@ impl Estate {
                     // Moved into office hours that day when that stays in the span.
                     let t = *a + Duration::seconds(x);
                     let office = time_on(rng, t.date_naive(), 8 * 60, 18 * 60);
-                    return if (*a..=*b).contains(&office) { office } else { t };
+                    return if (*a..=*b).contains(&office) {
+                        office
+                    } else {
+                        t
+                    };
                 }
                 x -= len;
             }
@@ -607,7 +679,10 @@ impl Estate {
         let days = |rng: &mut ChaCha8Rng, from: i64, to: i64| {
             Duration::minutes(rng.random_range(from * 24 * 60..to * 24 * 60))
         };
-        let mut add = |rng: &mut ChaCha8Rng, code: &'static str, raised: DateTime<Utc>, closed: Option<DateTime<Utc>>| {
+        let mut add = |rng: &mut ChaCha8Rng,
+                       code: &'static str,
+                       raised: DateTime<Utc>,
+                       closed: Option<DateTime<Utc>>| {
             let id = rng.random();
             let from = raised.date_naive();
             events.push(Event {
@@ -681,9 +756,27 @@ impl Estate {
         for (code, pm, reception, close_pm, close_from, close_to) in [
             ("MEP", 15, true, 30, 90, 700),
             ("MAS", 80, true, 50, 90, 700),
-            ("PEEP", if age >= 60 { 100 } else { 20 }, false, 100, 30, 365),
+            (
+                "PEEP",
+                if age >= 60 { 100 } else { 20 },
+                false,
+                100,
+                30,
+                365,
+            ),
             ("HID", 20, false, 20, 90, 700),
-            ("PGWCP", if sex == Sex::Female && age < 45 { 20 } else { 0 }, false, 700, 60, 270),
+            (
+                "PGWCP",
+                if sex == Sex::Female && age < 45 {
+                    20
+                } else {
+                    0
+                },
+                false,
+                700,
+                60,
+                270,
+            ),
         ] {
             if per_mille(rng, pm) {
                 let raised = if reception && per_mille(rng, 700) {
@@ -691,7 +784,8 @@ impl Estate {
                 } else {
                     during(rng)
                 };
-                let closed = per_mille(rng, close_pm).then(|| raised + days(rng, close_from, close_to));
+                let closed =
+                    per_mille(rng, close_pm).then(|| raised + days(rng, close_from, close_to));
                 add(rng, code, raised, closed);
             }
         }
@@ -711,7 +805,13 @@ impl Estate {
             ("OFR", 3, 900, 3, 30),
             // Not safety codes: veteran, little English, conflict with others,
             // escape risk, CSIP, substance-free living.
-            ("F1", if sex == Sex::Male && age >= 25 { 30 } else { 0 }, 0, 1, 2),
+            (
+                "F1",
+                if sex == Sex::Male && age >= 25 { 30 } else { 0 },
+                0,
+                1,
+                2,
+            ),
             ("VLES", 25, 0, 1, 2),
             ("RCON", 50, 300, 30, 400),
             ("XER", 8, 200, 90, 700),
@@ -720,7 +820,8 @@ impl Estate {
         ] {
             if per_mille(rng, pm) {
                 let raised = during(rng);
-                let closed = per_mille(rng, close_pm).then(|| raised + days(rng, close_from, close_to));
+                let closed =
+                    per_mille(rng, close_pm).then(|| raised + days(rng, close_from, close_to));
                 add(rng, code, raised, closed);
             }
         }
@@ -764,16 +865,30 @@ impl Estate {
                 [rng.random_range(0..5u32) as usize];
             let at = time_on(rng, day, slot, slot + 1).with_second_zero();
             let court = court_for(code, rng).to_owned();
-            add(rng, "CRT", PlannedMovementKind::CourtAppearance, None, at, court);
+            add(
+                rng,
+                "CRT",
+                PlannedMovementKind::CourtAppearance,
+                None,
+                at,
+                court,
+            );
         }
         // Planned transfer: 2.5%, within 3 weeks, to another prison of the estate.
-        if per_mille(rng, 25) {
-            if let Some(dest) = self.pick_other(rng, person.sex == Sex::Female, f.est) {
-                let day = next_weekday(today + Days::new(rng.random_range(1..=21)));
-                let at = time_on(rng, day, 8 * 60, 9 * 60 + 30);
-                let name = self.prisons[dest as usize].establishment.name.clone();
-                add(rng, "TRF", PlannedMovementKind::Transfer, Some(dest), at, format!("Transfer to {name}"));
-            }
+        if per_mille(rng, 25)
+            && let Some(dest) = self.pick_other(rng, person.sex == Sex::Female, f.est)
+        {
+            let day = next_weekday(today + Days::new(rng.random_range(1..=21)));
+            let at = time_on(rng, day, 8 * 60, 9 * 60 + 30);
+            let name = self.prisons[dest as usize].establishment.name.clone();
+            add(
+                rng,
+                "TRF",
+                PlannedMovementKind::Transfer,
+                Some(dest),
+                at,
+                format!("Transfer to {name}"),
+            );
         }
         // Planned release: 5% of the sentenced, within 90 days.
         if !remand && per_mille(rng, 50) {
@@ -785,7 +900,14 @@ impl Estate {
                 "Sentence expiry",
                 "Parole release",
             ][rng.random_range(0..4u32) as usize];
-            add(rng, "REL", PlannedMovementKind::Release, None, at, what.to_owned());
+            add(
+                rng,
+                "REL",
+                PlannedMovementKind::Release,
+                None,
+                at,
+                what.to_owned(),
+            );
         }
         // Hospital escort: 3%, within 6 weeks.
         if per_mille(rng, 30) {

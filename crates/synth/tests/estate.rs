@@ -24,12 +24,18 @@ fn every_demo_item_parses_has_a_unique_id_and_is_not_in_the_future() {
     let mut planned_ids = HashSet::new();
     for v in estate.items() {
         let item = parse_item(&v, now).unwrap_or_else(|e| panic!("{v}: {}", e.error));
-        assert!(ids.insert(item.event_id.as_str().to_owned()), "duplicate id {v}");
+        assert!(
+            ids.insert(item.event_id.as_str().to_owned()),
+            "duplicate id {v}"
+        );
         assert!(item.event_id.as_str().starts_with("synth-42-"));
         assert!(item.occurred_at <= now, "{v}");
         let pn = item.prison_number.as_str().to_owned();
         let prev = last_at.insert(pn.clone(), item.occurred_at);
-        assert!(prev.is_none_or(|p| p <= item.occurred_at), "out of order: {v}");
+        assert!(
+            prev.is_none_or(|p| p <= item.occurred_at),
+            "out of order: {v}"
+        );
         *by_type.entry(item.event_type.clone()).or_default() += 1;
         match item.command {
             FeedCommand::RecordMovement(m) => {
@@ -47,7 +53,9 @@ fn every_demo_item_parses_has_a_unique_id_and_is_not_in_the_future() {
                 assert!(planned_ids.insert(p.id.clone()), "duplicate plan {v}");
             }
             FeedCommand::UpsertPerson { details, .. } => {
-                let dob = details.expect("synthetic person items carry details").date_of_birth;
+                let dob = details
+                    .expect("synthetic person items carry details")
+                    .date_of_birth;
                 let age = now.date_naive().years_since(dob).unwrap();
                 assert!((18..=80).contains(&age), "{v}");
             }
@@ -60,7 +68,10 @@ fn every_demo_item_parses_has_a_unique_id_and_is_not_in_the_future() {
         "gatehouse.alert",
         "gatehouse.planned-movement",
     ] {
-        assert!(by_type.get(t).copied().unwrap_or(0) > 0, "no {t}: {by_type:?}");
+        assert!(
+            by_type.get(t).copied().unwrap_or(0) > 0,
+            "no {t}: {by_type:?}"
+        );
     }
     eprintln!("demo: {} items {by_type:?}", ids.len());
     // people() agrees with what the items derive.
@@ -98,7 +109,11 @@ fn same_seed_same_items_other_seed_other_items() {
         v.as_object_mut().unwrap().remove("id");
         v
     };
-    let differing = a.iter().zip(&c).filter(|(x, y)| strip(x) != strip(y)).count();
+    let differing = a
+        .iter()
+        .zip(&c)
+        .filter(|(x, y)| strip(x) != strip(y))
+        .count();
     assert!(differing > 5_000, "only {differing} differ");
 }
 
@@ -124,7 +139,10 @@ fn people_have_unique_prison_numbers_and_test_range_nhs_numbers() {
         assert!(pn[0].is_ascii_uppercase() && pn[1..5].iter().all(u8::is_ascii_digit));
     }
     // About 3% never have one (plus the two scenario people, and a few whose is still to come).
-    assert!((30..=110).contains(&without), "{without} without an NHS number");
+    assert!(
+        (30..=110).contains(&without),
+        "{without} without an NHS number"
+    );
     // Women are held only in the women's prison.
     for p in &people {
         assert_eq!(
@@ -134,9 +152,18 @@ fn people_have_unique_prison_numbers_and_test_range_nhs_numbers() {
         );
     }
     // Most are in custody; some released, a few out at court or hospital.
-    let in_prison = people.iter().filter(|p| p.status == CustodyStatus::InPrison).count();
-    let released = people.iter().filter(|p| p.status == CustodyStatus::Released).count();
-    assert!(in_prison > 1_500 && released > 100 && released < 500, "{in_prison} {released}");
+    let in_prison = people
+        .iter()
+        .filter(|p| p.status == CustodyStatus::InPrison)
+        .count();
+    let released = people
+        .iter()
+        .filter(|p| p.status == CustodyStatus::Released)
+        .count();
+    assert!(
+        in_prison > 1_500 && released > 100 && released < 500,
+        "{in_prison} {released}"
+    );
 }
 
 #[test]
@@ -154,7 +181,10 @@ fn scenario_people_are_at_leeds_as_described() {
     let e = scenario::find("E5678FG").unwrap();
     assert_eq!(e.cell, "LEI-A-2-014");
     let h = &people[7];
-    assert_eq!((h.given_name.as_str(), h.family_name.as_str()), ("JONATHAN", "SMITH"));
+    assert_eq!(
+        (h.given_name.as_str(), h.family_name.as_str()),
+        ("JONATHAN", "SMITH")
+    );
     assert_eq!(h.date_of_birth.to_string(), "1985-04-03");
     assert!(h.nhs_number.is_none());
     assert!(people[5].nhs_number.is_none()); // F6789GH
@@ -164,7 +194,12 @@ fn scenario_people_are_at_leeds_as_described() {
             .person_items(index)
             .iter()
             .filter(|v| v["type"] == "gatehouse.alert")
-            .map(|v| (v["alert"]["code"].as_str().unwrap().to_owned(), v["alert"]["active"].as_bool().unwrap()))
+            .map(|v| {
+                (
+                    v["alert"]["code"].as_str().unwrap().to_owned(),
+                    v["alert"]["active"].as_bool().unwrap(),
+                )
+            })
             .collect()
     };
     assert_eq!(alerts(0), vec![("HA".to_owned(), true)]);
@@ -176,9 +211,17 @@ fn scenario_people_are_at_leeds_as_described() {
         assert_eq!(items[1]["movement"]["reason"], "NEW_ADMISSION");
     }
     // No generated person shares a scenario NHS number.
-    let scenario_nhs: HashSet<_> = scenario::PEOPLE.iter().filter_map(|s| s.nhs_number()).collect();
+    let scenario_nhs: HashSet<_> = scenario::PEOPLE
+        .iter()
+        .filter_map(|s| s.nhs_number())
+        .collect();
     assert_eq!(scenario_nhs.len(), 6);
-    assert!(estate.people().skip(8).all(|p| p.nhs_number.is_none_or(|n| !scenario_nhs.contains(&n))));
+    assert!(
+        estate
+            .people()
+            .skip(8)
+            .all(|p| p.nhs_number.is_none_or(|n| !scenario_nhs.contains(&n)))
+    );
 }
 
 #[test]
@@ -210,4 +253,69 @@ fn estimate_is_close_for_the_demo() {
     });
     let exact = estate.items().count() as u64;
     assert_eq!(estate.estimated_items(), exact);
+}
+
+#[test]
+fn odd_configurations_still_give_valid_items() {
+    let anchors = [
+        Utc.with_ymd_and_hms(2024, 2, 29, 0, 10, 0).unwrap(), // leap day, just after midnight
+        Utc.with_ymd_and_hms(2026, 3, 4, 10, 0, 0).unwrap(), // a Wednesday morning: people at court
+        Utc.with_ymd_and_hms(2025, 12, 31, 23, 59, 59).unwrap()
+            + chrono::Duration::nanoseconds(500_000_000),
+    ];
+    let configs = |anchor| {
+        [
+            EstateConfig {
+                people: 300,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                people: 5,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                people: 0,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                establishments: 1,
+                people: 200,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                establishments: 0,
+                people: 50,
+                history_days: 0,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                establishments: 500,
+                people: 300,
+                history_days: 30,
+                seed: 9,
+                ..EstateConfig::demo(anchor)
+            },
+            EstateConfig {
+                establishments: 120,
+                people: 300,
+                history_days: 3_650,
+                ..EstateConfig::demo(anchor)
+            },
+        ]
+    };
+    let mut statuses = HashSet::new();
+    for anchor in anchors {
+        for config in configs(anchor) {
+            let estate = Estate::new(config.clone());
+            let mut n = 0;
+            for v in estate.items() {
+                parse_item(&v, anchor).unwrap_or_else(|e| panic!("{config:?} {v}: {}", e.error));
+                n += 1;
+            }
+            assert_eq!(estate.people().count(), config.people);
+            assert!(n >= config.people, "{config:?}");
+            statuses.extend(estate.people().map(|p| p.status));
+        }
+    }
+    assert!(statuses.contains(&CustodyStatus::AtCourt), "{statuses:?}");
 }
