@@ -1,1 +1,23 @@
-//! placeholder
+//! Gatehouse HTTP server.
+//!
+//! Module map:
+//! - [`config`]: what the server needs to start (database URL, listen address, limits).
+//! - [`startup`]: build (connect, migrate, seed, bind) and run with graceful shutdown.
+//! - [`state`]: the shared application state handed to handlers.
+//! - [`error`]: [`ApiError`](error::ApiError), every failure as an RFC 9457 problem; internal causes logged, never shown.
+//! - [`auth`]: API keys (generation, hashing) and the authenticated [`Caller`](auth::Caller) extractor.
+//! - [`extract`]: path, query and body extractors whose rejections are problems, not plain text.
+//! - [`telemetry`]: logging without personal data, Prometheus metrics, request ids.
+//! - [`http`]: the routes: `/v1` REST, health, metrics, OpenAPI and its docs page.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::ServerConfig;
+pub use startup::Application;

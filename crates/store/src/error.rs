@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The caller named something that does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A pagination cursor that this store did not give out.
+    #[error("the cursor is not valid")]
+    BadCursor,
     /// Stored data could not be read back into domain types: a bug or tampering.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

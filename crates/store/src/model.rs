@@ -163,6 +163,9 @@ pub enum ItemStatus {
 pub struct ItemProblem {
     pub field: String,
     pub rule: String,
+    /// The item conflicts with what is held (e.g. an event id reused for other content).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
 }
 
 /// The answer for one feed item. A replayed item gets exactly the answer it got the first time.
@@ -185,6 +188,14 @@ pub struct ItemOutcome {
 }
 
 impl ItemOutcome {
+    /// Marks a refusal as a conflict with held data rather than bad input.
+    pub fn as_conflict(mut self) -> Self {
+        if let Some(p) = self.problem.as_mut() {
+            p.conflict = true;
+        }
+        self
+    }
+
     pub fn rejected(index: usize, event_id: Option<&EventId>, field: &str, rule: impl Into<String>) -> Self {
         Self {
             index,
@@ -193,7 +204,7 @@ impl ItemOutcome {
             prison_number: None,
             status: ItemStatus::Rejected,
             changes: vec![],
-            problem: Some(ItemProblem { field: field.to_owned(), rule: rule.into() }),
+            problem: Some(ItemProblem { field: field.to_owned(), rule: rule.into(), conflict: false }),
         }
     }
 }

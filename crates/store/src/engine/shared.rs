@@ -17,7 +17,7 @@ use gatehouse_domain::{
 use serde_json::json;
 use sqlx::Row;
 
-type Tx = sqlx::Transaction<'static, Db>;
+type Tx<'c> = sqlx::Transaction<'c, Db>;
 type DbRow = <Db as sqlx::Database>::Row;
 
 // ---------------------------------------------------------------- decoding
@@ -224,7 +224,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
     })
 }
 
-async fn insert_key(tx: &mut Tx, consumer_id: &str, key: &StoredKey, at: DateTime<Utc>) -> Result<()> {
+async fn insert_key(tx: &mut Tx<'_>, consumer_id: &str, key: &StoredKey, at: DateTime<Utc>) -> Result<()> {
     sqlx::query("INSERT INTO api_keys (prefix, consumer_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&key.prefix)
         .bind(consumer_id)
@@ -291,29 +291,33 @@ async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) ->
 
 // ---------------------------------------------------------------- the prison feed
 
+/// How many items of a partial batch share one transaction.
+const PARTIAL_CHUNK: usize = 500;
+
 /// Applies a batch. Database failures abort with an error; refused items are outcomes.
 async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str) -> Result<Vec<ItemOutcome>> {
     let now = now();
     let mut outcomes = Vec::with_capacity(entries.len());
     match mode {
         BatchMode::Partial => {
-            for (index, entry) in entries.into_iter().enumerate() {
-                let item = match entry {
-                    FeedEntry::Refused(e) => {
-                        outcomes.push(ItemOutcome::rejected(index, e.event_id.as_ref(), &e.error.field, e.error.rule));
-                        continue;
-                    }
-                    FeedEntry::Parsed(item) => item,
-                };
-                let mut tx = begin_write(pool).await?;
-                match apply_item(&mut tx, &item, source, index, now).await? {
-                    Ok(outcome) => {
-                        tx.commit().await?;
-                        outcomes.push(outcome);
-                    }
-                    Err(refused) => {
-                        tx.rollback().await?;
-                        outcomes.push(refused);
+            // One transaction per chunk, one savepoint per item: a refused item
+            // rolls back to its savepoint and the rest of the chunk stands.
+            let mut entries = entries.into_iter().enumerate().peekable();
+            while entries.peek().is_some() {
+                let chunk: Vec<(usize, FeedEntry)> = entries.by_ref().take(PARTIAL_CHUNK).collect();
+                let mut attempt = 0;
+                loop {
+                    match apply_chunk(pool, &chunk, source, now).await {
+                        Ok(done) => {
+                            outcomes.extend(done);
+                            break;
+                        }
+                        // Writers on other instances may lock the same people in another order.
+                        Err(e) if is_retryable(&e) && attempt < 5 => {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
             }
@@ -354,6 +358,41 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
     Ok(outcomes)
 }
 
+async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>) -> Result<Vec<ItemOutcome>> {
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    let mut tx = begin_write(pool).await?;
+    for (index, entry) in chunk {
+        let item = match entry {
+            FeedEntry::Refused(e) => {
+                outcomes.push(ItemOutcome::rejected(*index, e.event_id.as_ref(), &e.error.field, e.error.rule.clone()));
+                continue;
+            }
+            FeedEntry::Parsed(item) => item,
+        };
+        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+        match apply_item(&mut savepoint, item, source, *index, now).await? {
+            Ok(outcome) => {
+                savepoint.commit().await?;
+                outcomes.push(outcome);
+            }
+            Err(refused) => {
+                savepoint.rollback().await?;
+                outcomes.push(refused);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Deadlocks and serialisation failures: the transaction can simply run again.
+fn is_retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01") | Some("40001")),
+        _ => false,
+    }
+}
+
 fn not_applied(index: usize, item: &FeedItem) -> ItemOutcome {
     ItemOutcome {
         index,
@@ -389,7 +428,7 @@ impl Applying<'_> {
 }
 
 /// Applies one item inside `tx`. `Ok(Err(outcome))` means refused: the caller rolls back.
-async fn apply_item(tx: &mut Tx, item: &FeedItem, source: &str, index: usize, now: DateTime<Utc>) -> Result<Result<ItemOutcome, ItemOutcome>> {
+async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, index: usize, now: DateTime<Utc>) -> Result<Result<ItemOutcome, ItemOutcome>> {
     let mut a = Applying { item, source, index, now, changes: vec![], superseded: false, emitted: Default::default() };
     let pn = item.prison_number.as_str();
 
@@ -401,7 +440,7 @@ async fn apply_item(tx: &mut Tx, item: &FeedItem, source: &str, index: usize, no
     if let Some(row) = prior {
         let hash: String = col(&row, "content_hash")?;
         if hash != item.content_hash {
-            return Ok(Err(a.refuse("id", "this event id was already used for an item with different content")));
+            return Ok(Err(a.refuse("id", "this event id was already used for an item with different content").as_conflict()));
         }
         let text: String = col(&row, "outcome")?;
         let mut first: ItemOutcome = parsed("feed_ledger.outcome", serde_json::from_str(&text))?;
@@ -495,7 +534,7 @@ fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &Establishme
 }
 
 /// Appends an outbox event for the person, with the next per-person sequence number.
-async fn emit(tx: &mut Tx, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
+async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
     let pn = a.item.prison_number.as_str();
     let row = sqlx::query("UPDATE people SET event_seq = event_seq + 1 WHERE prison_number = $1 RETURNING event_seq")
         .bind(pn)
@@ -523,7 +562,7 @@ async fn emit(tx: &mut Tx, a: &Applying<'_>, event_type: &str, establishment: Op
 type Applied = std::result::Result<ItemStatus, ItemOutcome>;
 
 async fn upsert_person(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     a: &mut Applying<'_>,
     person: &PersonRecord,
     details: Option<&PersonDetails>,
@@ -541,10 +580,12 @@ async fn upsert_person(
         match current {
             Some(row) if col::<String>(&row, "nhs_number")? == nhs.as_str() => {}
             Some(_) => {
-                return Ok(Err(a.refuse(
-                    "person.nhsNumber",
-                    "differs from the NHS number already linked to this person; links are never overwritten silently: change them through the identity API",
-                )));
+                return Ok(Err(a
+                    .refuse(
+                        "person.nhsNumber",
+                        "differs from the NHS number already linked to this person; links are never overwritten silently: change them through the identity API",
+                    )
+                    .as_conflict()));
             }
             None => {
                 let taken = sqlx::query("SELECT 1 FROM identity_links WHERE nhs_number = $1 AND active = $2")
@@ -553,7 +594,7 @@ async fn upsert_person(
                     .fetch_optional(&mut **tx)
                     .await?;
                 if taken.is_some() {
-                    return Ok(Err(a.refuse("person.nhsNumber", "is already linked to another person; the conflict needs review through the identity API")));
+                    return Ok(Err(a.refuse("person.nhsNumber", "is already linked to another person; the conflict needs review through the identity API").as_conflict()));
                 }
                 sqlx::query(
                     "INSERT INTO identity_links (prison_number, nhs_number, method, verification, linked_by, linked_at, active) \
@@ -599,7 +640,7 @@ async fn upsert_person(
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn record_movement(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, m: &Movement) -> Result<Applied> {
+async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, m: &Movement) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let row = sqlx::query(
         "INSERT INTO movements (prison_number, kind, reason, establishment, destination, cell, occurred_at, event_id, source, recorded_at) \
@@ -671,12 +712,12 @@ async fn record_movement(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecor
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn load_alert(tx: &mut Tx, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
+async fn load_alert(tx: &mut Tx<'_>, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
     let row = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1 AND alert_id = $2").bind(pn).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(alert_from_row).transpose()
 }
 
-async fn write_alert(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert, prior: Option<&AlertRecord>) -> Result<()> {
+async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert, prior: Option<&AlertRecord>) -> Result<()> {
     let pn = a.item.prison_number.as_str();
     sqlx::query(
         "INSERT INTO alerts (prison_number, alert_id, code, active, active_from, active_to, as_of, source, updated_at) \
@@ -710,7 +751,7 @@ async fn write_alert(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, a
     Ok(())
 }
 
-async fn upsert_alert(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert) -> Result<Applied> {
+async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert) -> Result<Applied> {
     let prior = load_alert(tx, a.item.prison_number.as_str(), &alert.id).await?;
     if let Some(p) = &prior {
         if p.as_of > a.item.occurred_at {
@@ -725,7 +766,7 @@ async fn upsert_alert(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, 
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn alerts_changed(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord, added: &[AlertCode], removed: &[AlertCode]) -> Result<Applied> {
+async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, added: &[AlertCode], removed: &[AlertCode]) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let at = a.item.occurred_at;
     let rows = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1").bind(pn).fetch_all(&mut **tx).await?;
@@ -757,12 +798,12 @@ async fn alerts_changed(tx: &mut Tx, a: &mut Applying<'_>, person: &PersonRecord
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn load_plan(tx: &mut Tx, id: &str) -> Result<Option<PlannedRecord>> {
+async fn load_plan(tx: &mut Tx<'_>, id: &str) -> Result<Option<PlannedRecord>> {
     let row = sqlx::query("SELECT * FROM planned_movements WHERE plan_id = $1").bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(planned_from_row).transpose()
 }
 
-async fn upsert_planned(tx: &mut Tx, a: &mut Applying<'_>, _person: &PersonRecord, p: &PlannedMovement) -> Result<Applied> {
+async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, p: &PlannedMovement) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let prior = load_plan(tx, &p.id).await?;
     if let Some(prior) = &prior {
@@ -806,7 +847,7 @@ async fn upsert_planned(tx: &mut Tx, a: &mut Applying<'_>, _person: &PersonRecor
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn cancel_planned(tx: &mut Tx, a: &mut Applying<'_>, _person: &PersonRecord, id: &str) -> Result<Applied> {
+async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, id: &str) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let Some(prior) = load_plan(tx, id).await?.filter(|p| p.prison_number == a.item.prison_number) else {
         return Ok(Err(a.refuse("plannedMovementId", "no planned movement with this id is held for this person")));
@@ -899,7 +940,7 @@ fn cursor_time(c: &Option<Cursor>) -> Result<(DateTime<Utc>, i64)> {
         // Beyond any real time, and written so that it also sorts last as SQLite text.
         None => Ok((DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z").expect("constant").with_timezone(&Utc), i64::MAX)),
         Some(c) => {
-            let t = DateTime::parse_from_rfc3339(&c.key).map_err(|_| StoreError::Conflict("cursor is not valid".into()))?;
+            let t = DateTime::parse_from_rfc3339(&c.key).map_err(|_| StoreError::BadCursor)?;
             Ok((t.with_timezone(&Utc), c.seq))
         }
     }

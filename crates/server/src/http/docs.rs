@@ -1,0 +1,61 @@
+//! The OpenAPI 3.1 document, generated from the handlers, and a docs page
+//! that renders it with no external requests (no CDN, nothing downloaded).
+
+use super::{health, v1};
+use axum::Json;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse",
+        description = "The safety-information exchange between a prison system and the healthcare systems that treat prisoners. \
+            Every call needs `Authorization: Bearer <key>`; optional `Gatehouse-On-Behalf-Of` (the staff user) and \
+            `Gatehouse-Purpose` (direct-care, safety, emergency, governance, operations). Errors are RFC 9457 problems."
+    ),
+    paths(
+        health::live, health::ready, health::metrics,
+        v1::people::get_person, v1::people::search, v1::people::movements, v1::people::alerts, v1::people::planned_movements,
+        v1::feed::post_events,
+        v1::establishments::list, v1::establishments::people,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&ApiKeyAuth),
+    tags(
+        (name = "people", description = "The shared record: people, custody, movements, alerts, planned movements"),
+        (name = "prison feed", description = "How the prison system writes to Gatehouse"),
+        (name = "reference data", description = "Establishments"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("gh_<prefix>_<secret>").build()),
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi)).route("/docs", get(docs))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}

@@ -1,0 +1,23 @@
+//! `/v1`: the REST API. Every route needs an API key.
+
+pub mod establishments;
+pub mod feed;
+pub mod paging;
+pub mod people;
+pub mod views;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/people", get(people::search))
+        .route("/people/{prisonNumber}", get(people::get_person))
+        .route("/people/{prisonNumber}/movements", get(people::movements))
+        .route("/people/{prisonNumber}/alerts", get(people::alerts))
+        .route("/people/{prisonNumber}/planned-movements", get(people::planned_movements))
+        .route("/prison-events", post(feed::post_events))
+        .route("/establishments", get(establishments::list))
+        .route("/establishments/{code}/people", get(establishments::people))
+}

@@ -1,0 +1,23 @@
+//! Shared application state.
+
+use gatehouse_policy::Authorizer;
+use gatehouse_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub metrics: PrometheusHandle,
+    pub max_batch_items: usize,
+    /// Establishment names by code, loaded at start-up.
+    pub establishment_names: Arc<HashMap<String, String>>,
+}
+
+impl AppState {
+    pub fn establishment_name(&self, code: &str) -> Option<String> {
+        self.establishment_names.get(code).cloned()
+    }
+}
