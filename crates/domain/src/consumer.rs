@@ -31,7 +31,12 @@ impl OrgType {
         Self::ALL
             .into_iter()
             .find(|o| o.as_str() == raw)
-            .ok_or_else(|| ParseError::new("orgType", "must be one of prison, health, escort, governance"))
+            .ok_or_else(|| {
+                ParseError::new(
+                    "orgType",
+                    "must be one of prison, health, escort, governance",
+                )
+            })
     }
 }
 
@@ -60,10 +65,16 @@ impl Scope {
         }
         let list = raw
             .split(',')
-            .map(|c| EstablishmentCode::parse(c.trim()).map_err(|e| ParseError::new("establishments", e.rule)))
+            .map(|c| {
+                EstablishmentCode::parse(c.trim())
+                    .map_err(|e| ParseError::new("establishments", e.rule))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if list.is_empty() {
-            return Err(ParseError::new("establishments", "name at least one establishment, or *"));
+            return Err(ParseError::new(
+                "establishments",
+                "name at least one establishment, or *",
+            ));
         }
         Ok(Self::Only(list))
     }

@@ -37,7 +37,9 @@ pub struct Principal {
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A person, by the establishment responsible for them (`None` if no movement is known yet).
-    Person { establishment: Option<EstablishmentCode> },
+    Person {
+        establishment: Option<EstablishmentCode>,
+    },
     /// The prison feed.
     Feed,
     /// Reference data (establishments).
@@ -55,10 +57,17 @@ pub struct Request<'a> {
 /// The answer, with the policy that gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Permit { policy: String },
+    Permit {
+        policy: String,
+    },
     /// The resource is outside the consumer's scope: answer as if it did not exist.
-    Hidden { policy: String },
-    Deny { policy: String, reason: String },
+    Hidden {
+        policy: String,
+    },
+    Deny {
+        policy: String,
+        reason: String,
+    },
 }
 
 impl Decision {

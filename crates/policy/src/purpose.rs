@@ -15,7 +15,13 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] = [Self::DirectCare, Self::Safety, Self::Emergency, Self::Governance, Self::Operations];
+    pub const ALL: [Purpose; 5] = [
+        Self::DirectCare,
+        Self::Safety,
+        Self::Emergency,
+        Self::Governance,
+        Self::Operations,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,9 +34,15 @@ impl Purpose {
     }
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        Self::ALL.into_iter().find(|p| p.as_str() == raw.trim()).ok_or_else(|| {
-            ParseError::new("Gatehouse-Purpose", "must be one of direct-care, safety, emergency, governance, operations")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == raw.trim())
+            .ok_or_else(|| {
+                ParseError::new(
+                    "Gatehouse-Purpose",
+                    "must be one of direct-care, safety, emergency, governance, operations",
+                )
+            })
     }
 
     /// The purpose a consumer of this kind acts for when it names none.

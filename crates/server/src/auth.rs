@@ -33,9 +33,18 @@ pub fn issue_key() -> IssuedKey {
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let prefix = hex::encode(prefix);
-    let key = format!("{KEY_PREFIX}{prefix}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
-    let stored = StoredKey { prefix, hash: hash_key(&key) };
-    IssuedKey { secret: key, stored }
+    let key = format!(
+        "{KEY_PREFIX}{prefix}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    let stored = StoredKey {
+        prefix,
+        hash: hash_key(&key),
+    };
+    IssuedKey {
+        secret: key,
+        stored,
+    }
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -46,7 +55,8 @@ pub fn hash_key(key: &str) -> String {
 fn key_prefix(key: &str) -> Option<&str> {
     let rest = key.strip_prefix(KEY_PREFIX)?;
     let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43).then_some(prefix)
+    (prefix.len() == 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43)
+        .then_some(prefix)
 }
 
 /// An authenticated request: the consumer, the staff user if named, and the purpose.
@@ -63,28 +73,55 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("send your API key as Authorization: Bearer <key>".into()))?;
-        let value = header.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not readable text".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send your API key as Authorization: Bearer <key>".into())
+            })?;
+        let value = header.to_str().map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not readable text".into())
+        })?;
         let key = value
             .strip_prefix("Bearer ")
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must use the Bearer scheme".into()))?
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must use the Bearer scheme".into())
+            })?
             .trim();
-        let prefix = key_prefix(key).ok_or_else(|| ApiError::Unauthorized("the API key is not a Gatehouse key".into()))?;
+        let prefix = key_prefix(key)
+            .ok_or_else(|| ApiError::Unauthorized("the API key is not a Gatehouse key".into()))?;
         let consumer = match state.store.consumer_by_key(prefix, &hash_key(key)).await? {
             KeyLookup::Live(c) => c,
-            KeyLookup::Revoked => return Err(ApiError::Unauthorized("this API key has been revoked".into())),
-            KeyLookup::Unknown => return Err(ApiError::Unauthorized("the API key is not recognised".into())),
+            KeyLookup::Revoked => {
+                return Err(ApiError::Unauthorized(
+                    "this API key has been revoked".into(),
+                ));
+            }
+            KeyLookup::Unknown => {
+                return Err(ApiError::Unauthorized(
+                    "the API key is not recognised".into(),
+                ));
+            }
         };
         let on_behalf_of = match parts.headers.get(ON_BEHALF_OF) {
             None => None,
             Some(v) => {
-                let s = v.to_str().ok().map(str::trim).filter(|s| !s.is_empty() && s.len() <= 100 && !s.chars().any(char::is_control));
-                Some(s.ok_or_else(|| ApiError::bad_field(ParseError::new("Gatehouse-On-Behalf-Of", "must be 1–100 printable characters")))?.to_owned())
+                let s = v.to_str().ok().map(str::trim).filter(|s| {
+                    !s.is_empty() && s.len() <= 100 && !s.chars().any(char::is_control)
+                });
+                Some(
+                    s.ok_or_else(|| {
+                        ApiError::bad_field(ParseError::new(
+                            "Gatehouse-On-Behalf-Of",
+                            "must be 1–100 printable characters",
+                        ))
+                    })?
+                    .to_owned(),
+                )
             }
         };
         let purpose = match parts.headers.get(PURPOSE) {
             None => Purpose::default_for(consumer.org_type),
-            Some(v) => Purpose::parse(v.to_str().unwrap_or_default()).map_err(ApiError::bad_field)?,
+            Some(v) => {
+                Purpose::parse(v.to_str().unwrap_or_default()).map_err(ApiError::bad_field)?
+            }
         };
         let principal = Principal {
             consumer: consumer.name,
@@ -99,8 +136,18 @@ impl FromRequestParts<AppState> for Caller {
 
 impl Caller {
     /// Asks the authorizer; hidden resources answer 404, denied ones 403.
-    pub fn authorize(&self, state: &AppState, action: Action, resource: &Resource) -> Result<(), ApiError> {
-        let request = Request { principal: &self.principal, action, resource, purpose: self.purpose };
+    pub fn authorize(
+        &self,
+        state: &AppState,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<(), ApiError> {
+        let request = Request {
+            principal: &self.principal,
+            action,
+            resource,
+            purpose: self.purpose,
+        };
         match state.authorizer.decide(&request) {
             Decision::Permit { .. } => Ok(()),
             Decision::Hidden { .. } => Err(match resource {

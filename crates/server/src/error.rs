@@ -18,16 +18,26 @@ pub struct FieldError {
 
 impl From<ParseError> for FieldError {
     fn from(e: ParseError) -> Self {
-        Self { field: e.field, rule: e.rule }
+        Self {
+            field: e.field,
+            rule: e.rule,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("bad request: {detail}")]
-    BadRequest { detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("unprocessable: {detail}")]
-    Unprocessable { detail: String, errors: Vec<FieldError>, body: Option<serde_json::Value> },
+    Unprocessable {
+        detail: String,
+        errors: Vec<FieldError>,
+        body: Option<serde_json::Value>,
+    },
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     #[error("forbidden: {0}")]
@@ -68,7 +78,10 @@ pub struct Problem {
 
 impl ApiError {
     pub fn bad_field(e: ParseError) -> Self {
-        Self::BadRequest { detail: e.to_string(), errors: vec![e.into()] }
+        Self::BadRequest {
+            detail: e.to_string(),
+            errors: vec![e.into()],
+        }
     }
 
     pub fn not_found_person() -> Self {
@@ -77,17 +90,57 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is not valid"),
-            Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "The request was understood but refused"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication is required"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed by your agreement"),
+            Self::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "The request is not valid",
+            ),
+            Self::Unprocessable { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "The request was understood but refused",
+            ),
+            Self::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication is required",
+            ),
+            Self::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed by your agreement",
+            ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflicts with what is held"),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request is too large"),
-            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Self::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflicts with what is held",
+            ),
+            Self::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The request is too large",
+            ),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -101,8 +154,13 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound(m) => Self::NotFound(m),
-            StoreError::BadCursor => Self::bad_field(ParseError::new("cursor", "is not a cursor this API gave out")),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => Self::Unavailable("the database is busy; try again".into()),
+            StoreError::BadCursor => Self::bad_field(ParseError::new(
+                "cursor",
+                "is not a cursor this API gave out",
+            )),
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                Self::Unavailable("the database is busy; try again".into())
+            }
             other => Self::Internal(other.into()),
         }
     }
@@ -113,11 +171,20 @@ impl IntoResponse for ApiError {
         let (status, slug, title) = self.parts();
         let (detail, errors, items) = match self {
             Self::BadRequest { detail, errors } => (detail, errors, None),
-            Self::Unprocessable { detail, errors, body } => (detail, errors, body),
-            Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) | Self::PayloadTooLarge(d) | Self::UnsupportedMediaType(d) => {
-                (d, vec![], None)
+            Self::Unprocessable {
+                detail,
+                errors,
+                body,
+            } => (detail, errors, body),
+            Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Conflict(d)
+            | Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d) => (d, vec![], None),
+            Self::MethodNotAllowed => {
+                ("this path does not accept that method".into(), vec![], None)
             }
-            Self::MethodNotAllowed => ("this path does not accept that method".into(), vec![], None),
             Self::Unavailable(d) => {
                 tracing::warn!(detail = %d, "service unavailable");
                 (d, vec![], None)
@@ -128,11 +195,24 @@ impl IntoResponse for ApiError {
                 ("Gatehouse could not complete the request. It has been logged with the request id.".into(), vec![], None)
             }
         };
-        let problem = Problem { kind: format!("urn:gatehouse:problem:{slug}"), title: title.into(), status: status.as_u16(), detail, errors, items };
+        let problem = Problem {
+            kind: format!("urn:gatehouse:problem:{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            items,
+        };
         let mut resp = (status, axum::Json(problem)).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+            );
         }
         resp
     }

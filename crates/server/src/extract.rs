@@ -22,7 +22,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 }
 
 fn path_problem(e: PathRejection) -> ApiError {
-    ApiError::BadRequest { detail: format!("the path is not valid: {}", e.body_text()), errors: vec![] }
+    ApiError::BadRequest {
+        detail: format!("the path is not valid: {}", e.body_text()),
+        errors: vec![],
+    }
 }
 
 /// `Query<T>` with problem rejections.
@@ -39,7 +42,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
 }
 
 fn query_problem(e: QueryRejection) -> ApiError {
-    ApiError::BadRequest { detail: format!("the query string is not valid: {}", e.body_text()), errors: vec![] }
+    ApiError::BadRequest {
+        detail: format!("the query string is not valid: {}", e.body_text()),
+        errors: vec![],
+    }
 }
 
 /// The raw body, bounded by the server's body limit, with its media type.
@@ -55,9 +61,20 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-        let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
-        Ok(Self { bytes, content_type })
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_problem)?;
+        Ok(Self {
+            bytes,
+            content_type,
+        })
     }
 }
 
@@ -65,15 +82,29 @@ fn body_problem(e: BytesRejection) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge("the body is larger than this server accepts".into())
     } else {
-        ApiError::BadRequest { detail: format!("the body could not be read: {}", e.body_text()), errors: vec![] }
+        ApiError::BadRequest {
+            detail: format!("the body could not be read: {}", e.body_text()),
+            errors: vec![],
+        }
     }
 }
 
 /// Parses JSON text, naming the line and column of a syntax error.
 pub fn parse_json<T: DeserializeOwned>(text: &[u8], what: &str) -> Result<T, ApiError> {
     serde_json::from_slice(text).map_err(|e| {
-        let rule = format!("is not valid JSON at line {}, column {}: {}", e.line(), e.column(), classify(&e));
-        ApiError::BadRequest { detail: format!("{what} {rule}"), errors: vec![FieldError { field: what.into(), rule }] }
+        let rule = format!(
+            "is not valid JSON at line {}, column {}: {}",
+            e.line(),
+            e.column(),
+            classify(&e)
+        );
+        ApiError::BadRequest {
+            detail: format!("{what} {rule}"),
+            errors: vec![FieldError {
+                field: what.into(),
+                rule,
+            }],
+        }
     })
 }
 

@@ -29,10 +29,20 @@ impl Application {
     }
 
     /// Builds on a store already opened (tests and the demo share one).
-    pub async fn build_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub async fn build_with_store(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
         store.migrate().await?;
-        store.ensure_establishments(&Establishment::catalogue()).await?;
-        let names = store.list_establishments().await?.into_iter().map(|e| (e.code.as_str().to_owned(), e.name)).collect();
+        store
+            .ensure_establishments(&Establishment::catalogue())
+            .await?;
+        let names = store
+            .list_establishments()
+            .await?
+            .into_iter()
+            .map(|e| (e.code.as_str().to_owned(), e.name))
+            .collect();
         let listener = TcpListener::bind(config.listen).await?;
         let state = AppState {
             store,
@@ -41,11 +51,17 @@ impl Application {
             max_batch_items: config.max_batch_items,
             establishment_names: Arc::new(names),
         };
-        Ok(Self { listener, state, body_limit: config.body_limit })
+        Ok(Self {
+            listener,
+            state,
+            body_limit: config.body_limit,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -57,9 +73,14 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let router = http::router(self.state, self.body_limit);
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }

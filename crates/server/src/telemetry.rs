@@ -17,7 +17,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     METRICS
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -30,7 +32,10 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// The route template of a request, or a fixed label for unmatched paths.
 pub fn route_of(req: &Request) -> String {
-    req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into())
+    req.extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into())
 }
 
 /// Counts requests and times them, by method, route template and status.
@@ -47,6 +52,11 @@ pub async fn track(req: Request, next: Next) -> Response {
 
 /// A tracing span per request with no personal data in it.
 pub fn make_span(req: &Request) -> tracing::Span {
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     tracing::info_span!("request", method = %req.method(), route = %route_of(req), request_id = %request_id)
 }

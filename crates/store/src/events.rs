@@ -25,7 +25,9 @@ use gatehouse_domain::{MovementKind, movement::MovementReason};
 /// The event a movement raises.
 pub fn for_movement(kind: MovementKind, reason: MovementReason) -> &'static str {
     match kind {
-        MovementKind::Reception if reason == MovementReason::ReturnFromCourt => PERSON_COURT_RETURNED,
+        MovementKind::Reception if reason == MovementReason::ReturnFromCourt => {
+            PERSON_COURT_RETURNED
+        }
         MovementKind::Reception => PERSON_RECEIVED,
         MovementKind::TransferOut => PERSON_TRANSFERRED,
         MovementKind::CourtOut => PERSON_COURT_OUT,

@@ -81,17 +81,45 @@ pub trait Store: Send + Sync + 'static {
     /// transaction and bad items are reported beside the stored ones; in
     /// [`BatchMode::Atomic`] all items share one transaction and any bad item
     /// leaves the store unchanged.
-    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str) -> Result<Vec<ItemOutcome>>;
+    async fn apply_feed(
+        &self,
+        items: Vec<FeedEntry>,
+        mode: BatchMode,
+        source: &str,
+    ) -> Result<Vec<ItemOutcome>>;
 
     // Reads.
     async fn person(&self, prison_number: &PrisonNumber) -> Result<Option<PersonRecord>>;
     async fn people_by_nhs_number(&self, nhs: &NhsNumber) -> Result<Vec<PersonRecord>>;
-    async fn people_by_name(&self, family_name: &str, given_name: Option<&str>, date_of_birth: chrono::NaiveDate) -> Result<Vec<PersonRecord>>;
-    async fn people_at(&self, establishment: &EstablishmentCode, page: &PageRequest) -> Result<Page<PersonRecord>>;
-    async fn movements(&self, prison_number: &PrisonNumber, page: &PageRequest) -> Result<Page<MovementRecord>>;
-    async fn alerts(&self, prison_number: &PrisonNumber, active_only: bool, page: &PageRequest) -> Result<Page<AlertRecord>>;
-    async fn planned_movements(&self, prison_number: &PrisonNumber, include_closed: bool) -> Result<Vec<PlannedRecord>>;
-    async fn identity_links(&self, prison_number: &PrisonNumber) -> Result<Vec<IdentityLinkRecord>>;
+    async fn people_by_name(
+        &self,
+        family_name: &str,
+        given_name: Option<&str>,
+        date_of_birth: chrono::NaiveDate,
+    ) -> Result<Vec<PersonRecord>>;
+    async fn people_at(
+        &self,
+        establishment: &EstablishmentCode,
+        page: &PageRequest,
+    ) -> Result<Page<PersonRecord>>;
+    async fn movements(
+        &self,
+        prison_number: &PrisonNumber,
+        page: &PageRequest,
+    ) -> Result<Page<MovementRecord>>;
+    async fn alerts(
+        &self,
+        prison_number: &PrisonNumber,
+        active_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<AlertRecord>>;
+    async fn planned_movements(
+        &self,
+        prison_number: &PrisonNumber,
+        include_closed: bool,
+    ) -> Result<Vec<PlannedRecord>>;
+    async fn identity_links(&self, prison_number: &PrisonNumber)
+    -> Result<Vec<IdentityLinkRecord>>;
     async fn outbox_after(&self, after_seq: i64, limit: i64) -> Result<Vec<OutboxEvent>>;
 
     /// Row counts of every table that holds person data: tests use it to

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use gatehouse_domain::feed::EventId;
-use gatehouse_domain::{CustodyState, Movement, NhsNumber, OrgType, PersonDetails, PlannedMovement, PlannedStatus, PrisonAlert, PrisonNumber, Scope};
+use gatehouse_domain::{
+    CustodyState, Movement, NhsNumber, OrgType, PersonDetails, PlannedMovement, PlannedStatus,
+    PrisonAlert, PrisonNumber, Scope,
+};
 use serde::{Deserialize, Serialize};
 
 /// A person as the shared record holds them.
@@ -75,7 +78,14 @@ impl LinkMethod {
         }
     }
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::PdsTrace, Self::Manual, Self::Probabilistic, Self::PrisonFeed].into_iter().find(|m| m.as_str() == raw)
+        [
+            Self::PdsTrace,
+            Self::Manual,
+            Self::Probabilistic,
+            Self::PrisonFeed,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == raw)
     }
 }
 
@@ -196,7 +206,12 @@ impl ItemOutcome {
         self
     }
 
-    pub fn rejected(index: usize, event_id: Option<&EventId>, field: &str, rule: impl Into<String>) -> Self {
+    pub fn rejected(
+        index: usize,
+        event_id: Option<&EventId>,
+        field: &str,
+        rule: impl Into<String>,
+    ) -> Self {
         Self {
             index,
             event_id: event_id.map(|e| e.as_str().to_owned()),
@@ -204,7 +219,11 @@ impl ItemOutcome {
             prison_number: None,
             status: ItemStatus::Rejected,
             changes: vec![],
-            problem: Some(ItemProblem { field: field.to_owned(), rule: rule.into(), conflict: false }),
+            problem: Some(ItemProblem {
+                field: field.to_owned(),
+                rule: rule.into(),
+                conflict: false,
+            }),
         }
     }
 }

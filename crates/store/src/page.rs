@@ -26,7 +26,10 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let (seq, key) = text.split_once('|')?;
-        Some(Self { key: key.to_owned(), seq: seq.parse().ok()? })
+        Some(Self {
+            key: key.to_owned(),
+            seq: seq.parse().ok()?,
+        })
     }
 }
 
@@ -38,7 +41,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn first(limit: i64) -> Self {
-        Self { after: None, limit: limit.clamp(1, MAX_LIMIT) }
+        Self {
+            after: None,
+            limit: limit.clamp(1, MAX_LIMIT),
+        }
     }
 }
 

@@ -22,7 +22,12 @@ fn unique(tag: &str) -> String {
 
 /// A URL for a fresh, empty database of the given engine.
 pub async fn fresh_url(engine: EngineKind, tag: &str) -> String {
-    let name = unique(&tag.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase());
+    let name = unique(
+        &tag.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_lowercase(),
+    );
     match engine {
         EngineKind::Sqlite => {
             let path = std::env::temp_dir().join(format!("{name}.db"));
@@ -30,10 +35,15 @@ pub async fn fresh_url(engine: EngineKind, tag: &str) -> String {
         }
         EngineKind::Postgres => {
             let base = postgres_base_url();
-            let pool = sqlx::PgPool::connect(&base)
+            let pool = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {base} is required for the test suite and cannot be reached: {e}"
+                )
+            });
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&pool)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for the test suite and cannot be reached: {e}"));
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&pool).await.expect("create test schema");
+                .expect("create test schema");
             pool.close().await;
             let sep = if base.contains('?') { '&' } else { '?' };
             format!("{base}{sep}options=-csearch_path%3D{name}")
@@ -44,9 +54,14 @@ pub async fn fresh_url(engine: EngineKind, tag: &str) -> String {
 /// A fresh, migrated store with the built-in establishment catalogue.
 pub async fn fresh_store(engine: EngineKind, tag: &str) -> Arc<dyn Store> {
     let url = fresh_url(engine, tag).await;
-    let store = connect(&url).await.unwrap_or_else(|e| panic!("connect {}: {e}", engine.as_str()));
+    let store = connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {}: {e}", engine.as_str()));
     store.migrate().await.expect("migrate");
-    store.ensure_establishments(&gatehouse_domain::Establishment::catalogue()).await.expect("establishments");
+    store
+        .ensure_establishments(&gatehouse_domain::Establishment::catalogue())
+        .await
+        .expect("establishments");
     store
 }
 

@@ -43,13 +43,20 @@ impl Modify for ApiKeyAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "apiKey",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("gh_<prefix>_<secret>").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("gh_<prefix>_<secret>")
+                    .build(),
+            ),
         );
     }
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi)).route("/docs", get(docs))
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

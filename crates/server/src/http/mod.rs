@@ -34,7 +34,9 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
         .with_state(state)
 }
 

@@ -33,13 +33,18 @@ pub type PgStore = EngineStore;
 
 impl EngineStore {
     pub async fn connect(url: &str) -> crate::Result<Self> {
-        let options: PgConnectOptions = url.parse().map_err(|e| crate::StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e| crate::StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.application_name("gatehouse"))
             .await?;
-        Ok(Self { writer: pool.clone(), reader: pool })
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
     }
 
     /// The pool, for tests and benchmarks that must reach the database directly.

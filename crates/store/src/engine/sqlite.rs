@@ -52,14 +52,20 @@ impl EngineStore {
         let mut writer_options = SqlitePoolOptions::new().max_connections(1);
         if in_memory {
             // The database lives only as long as its one connection: never let the pool close it.
-            writer_options = writer_options.min_connections(1).idle_timeout(None).max_lifetime(None);
+            writer_options = writer_options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
         }
         let writer = writer_options.connect_with(options.clone()).await?;
         // An in-memory database exists only inside its connection: readers must share the writer.
         let reader = if in_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new().max_connections(READERS).connect_with(options.read_only(true)).await?
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_with(options.read_only(true))
+                .await?
         };
         Ok(Self { writer, reader })
     }

@@ -14,7 +14,10 @@ use gatehouse_policy::{Action, Resource};
 /// Every establishment Gatehouse knows: prisons and the special places CRT, HOSP, OUT, TRN.
 #[utoipa::path(get, path = "/v1/establishments", tag = "reference data",
     responses((status = 200, body = Vec<Establishment>), (status = 401, body = Problem)), security(("apiKey" = [])))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Establishment>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Establishment>>, ApiError> {
     caller.authorize(&state, Action::ReadReferenceData, &Resource::ReferenceData)?;
     Ok(Json(state.store.list_establishments().await?))
 }
@@ -32,16 +35,29 @@ pub async fn people(
 ) -> Result<Json<PageView<PersonView>>, ApiError> {
     let code = EstablishmentCode::parse(&code).map_err(ApiError::bad_field)?;
     let request = page.to_request()?;
-    let here = Resource::Person { establishment: Some(code.clone()) };
-    caller.authorize(&state, Action::ReadPerson, &here).map_err(|e| match e {
-        ApiError::NotFound(_) => ApiError::NotFound("no establishment with this code is visible to you".into()),
-        other => other,
-    })?;
+    let here = Resource::Person {
+        establishment: Some(code.clone()),
+    };
+    caller
+        .authorize(&state, Action::ReadPerson, &here)
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => {
+                ApiError::NotFound("no establishment with this code is visible to you".into())
+            }
+            other => other,
+        })?;
     if state.establishment_name(code.as_str()).is_none() {
-        return Err(ApiError::NotFound("no establishment with this code is visible to you".into()));
+        return Err(ApiError::NotFound(
+            "no establishment with this code is visible to you".into(),
+        ));
     }
     let may_see_identity = caller.can_see(&state, Action::ReadIdentity, &here);
     let found = state.store.people_at(&code, &request).await?;
     let base = format!("/v1/establishments/{}/people", code.as_str());
-    Ok(Json(page_view(found, |p| PersonView::build(p, may_see_identity, |c| state.establishment_name(c)), &base, request.limit)))
+    Ok(Json(page_view(
+        found,
+        |p| PersonView::build(p, may_see_identity, |c| state.establishment_name(c)),
+        &base,
+        request.limit,
+    )))
 }

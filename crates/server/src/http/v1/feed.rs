@@ -53,27 +53,47 @@ enum Shape {
 fn read_items(body: &RawBody, max_items: usize) -> Result<Shape, ApiError> {
     let text = &body.bytes;
     if text.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_field(ParseError::new("(body)", "is empty; send a JSON object, a JSON array or NDJSON")));
+        return Err(ApiError::bad_field(ParseError::new(
+            "(body)",
+            "is empty; send a JSON object, a JSON array or NDJSON",
+        )));
     }
     match body.content_type.as_deref() {
         Some("application/json") | None => match parse_json::<Value>(text, "(body)")? {
             Value::Array(items) => {
                 if items.len() > max_items {
-                    return Err(ApiError::PayloadTooLarge(format!("a batch may hold at most {max_items} items")));
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "a batch may hold at most {max_items} items"
+                    )));
                 }
                 if items.is_empty() {
-                    return Err(ApiError::bad_field(ParseError::new("(body)", "is an empty array; send at least one item")));
+                    return Err(ApiError::bad_field(ParseError::new(
+                        "(body)",
+                        "is an empty array; send at least one item",
+                    )));
                 }
                 Ok(Shape::Many(items.into_iter().map(Ok).collect()))
             }
             v @ Value::Object(_) => Ok(Shape::One(v)),
-            _ => Err(ApiError::bad_field(ParseError::new("(body)", "must be a JSON object or an array of objects"))),
+            _ => Err(ApiError::bad_field(ParseError::new(
+                "(body)",
+                "must be a JSON object or an array of objects",
+            ))),
         },
-        Some("application/x-ndjson") | Some("application/jsonl") | Some("application/jsonlines") => {
-            let text = std::str::from_utf8(text).map_err(|_| ApiError::bad_field(ParseError::new("(body)", "is not UTF-8 text")))?;
-            let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+        Some("application/x-ndjson")
+        | Some("application/jsonl")
+        | Some("application/jsonlines") => {
+            let text = std::str::from_utf8(text)
+                .map_err(|_| ApiError::bad_field(ParseError::new("(body)", "is not UTF-8 text")))?;
+            let lines: Vec<(usize, &str)> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .collect();
             if lines.len() > max_items {
-                return Err(ApiError::PayloadTooLarge(format!("a batch may hold at most {max_items} items")));
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "a batch may hold at most {max_items} items"
+                )));
             }
             Ok(Shape::Many(
                 lines
@@ -81,7 +101,10 @@ fn read_items(body: &RawBody, max_items: usize) -> Result<Shape, ApiError> {
                     .map(|(n, line)| {
                         serde_json::from_str::<Value>(line).map_err(|e| ItemError {
                             event_id: None,
-                            error: ParseError::new(format!("(line {})", n + 1), format!("is not valid JSON at column {}", e.column())),
+                            error: ParseError::new(
+                                format!("(line {})", n + 1),
+                                format!("is not valid JSON at column {}", e.column()),
+                            ),
                         })
                     })
                     .collect(),
@@ -120,30 +143,57 @@ pub async fn post_events(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     caller.authorize(&state, Action::WriteFeed, &Resource::Feed)?;
-    let mode = if params.atomic.unwrap_or(false) { BatchMode::Atomic } else { BatchMode::Partial };
+    let mode = if params.atomic.unwrap_or(false) {
+        BatchMode::Atomic
+    } else {
+        BatchMode::Partial
+    };
     let now = Utc::now();
     let source = caller.principal.consumer.clone();
     match read_items(&body, state.max_batch_items)? {
         Shape::One(v) => {
-            let mut out = state.store.apply_feed(vec![to_entry(Ok(v), now)], mode, &source).await?;
-            let outcome = out.pop().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no outcome for one item")))?;
+            let mut out = state
+                .store
+                .apply_feed(vec![to_entry(Ok(v), now)], mode, &source)
+                .await?;
+            let outcome = out
+                .pop()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no outcome for one item")))?;
             single_answer(outcome)
         }
         Shape::Many(values) => {
             let entries = values.into_iter().map(|v| to_entry(v, now)).collect();
             let items = state.store.apply_feed(entries, mode, &source).await?;
-            let rejected = items.iter().filter(|o| o.status == ItemStatus::Rejected).count();
-            let accepted = items.iter().filter(|o| !matches!(o.status, ItemStatus::Rejected | ItemStatus::NotApplied)).count();
+            let rejected = items
+                .iter()
+                .filter(|o| o.status == ItemStatus::Rejected)
+                .count();
+            let accepted = items
+                .iter()
+                .filter(|o| !matches!(o.status, ItemStatus::Rejected | ItemStatus::NotApplied))
+                .count();
             let refused_whole = (mode == BatchMode::Atomic && rejected > 0) || accepted == 0;
-            let response = FeedResponse { accepted, rejected, items };
+            let response = FeedResponse {
+                accepted,
+                rejected,
+                items,
+            };
             if refused_whole {
                 let errors = response
                     .items
                     .iter()
-                    .filter_map(|o| o.problem.as_ref().map(|p| FieldError { field: format!("[{}].{}", o.index, p.field), rule: p.rule.clone() }))
+                    .filter_map(|o| {
+                        o.problem.as_ref().map(|p| FieldError {
+                            field: format!("[{}].{}", o.index, p.field),
+                            rule: p.rule.clone(),
+                        })
+                    })
                     .collect();
                 return Err(ApiError::Unprocessable {
-                    detail: format!("{rejected} of {} items refused; nothing was stored", response.items.len()),
+                    detail: format!(
+                        "{rejected} of {} items refused; nothing was stored",
+                        response.items.len()
+                    ),
                     errors,
                     body: Some(serde_json::to_value(&response.items).unwrap_or_default()),
                 });
@@ -156,10 +206,25 @@ pub async fn post_events(
 /// One item: 201 when it changed the record, 200 when it did not; a refusal is a problem.
 fn single_answer(outcome: ItemOutcome) -> Result<Response, ApiError> {
     if let Some(p) = &outcome.problem {
-        let errors = vec![FieldError { field: p.field.clone(), rule: p.rule.clone() }];
+        let errors = vec![FieldError {
+            field: p.field.clone(),
+            rule: p.rule.clone(),
+        }];
         let detail = format!("{}: {}", p.field, p.rule);
-        return Err(if p.conflict { ApiError::Conflict(detail) } else { ApiError::Unprocessable { detail, errors, body: None } });
+        return Err(if p.conflict {
+            ApiError::Conflict(detail)
+        } else {
+            ApiError::Unprocessable {
+                detail,
+                errors,
+                body: None,
+            }
+        });
     }
-    let status = if outcome.status == ItemStatus::Stored { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if outcome.status == ItemStatus::Stored {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(outcome)).into_response())
 }

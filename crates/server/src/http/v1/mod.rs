@@ -16,7 +16,10 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{prisonNumber}", get(people::get_person))
         .route("/people/{prisonNumber}/movements", get(people::movements))
         .route("/people/{prisonNumber}/alerts", get(people::alerts))
-        .route("/people/{prisonNumber}/planned-movements", get(people::planned_movements))
+        .route(
+            "/people/{prisonNumber}/planned-movements",
+            get(people::planned_movements),
+        )
         .route("/prison-events", post(feed::post_events))
         .route("/establishments", get(establishments::list))
         .route("/establishments/{code}/people", get(establishments::people))

@@ -22,21 +22,37 @@ impl PageParams {
     pub fn to_request(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_field(ParseError::new("limit", format!("must be between 1 and {MAX_LIMIT}"))));
+            return Err(ApiError::bad_field(ParseError::new(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )));
         }
         let after = match &self.cursor {
             None => None,
-            Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::bad_field(ParseError::new("cursor", "is not a cursor this API gave out")))?),
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+                ApiError::bad_field(ParseError::new(
+                    "cursor",
+                    "is not a cursor this API gave out",
+                ))
+            })?),
         };
         Ok(PageRequest { after, limit })
     }
 }
 
-pub fn page_view<R, T: ToSchema>(page: Page<R>, f: impl Fn(&R) -> T, base: &str, limit: i64) -> PageView<T> {
+pub fn page_view<R, T: ToSchema>(
+    page: Page<R>,
+    f: impl Fn(&R) -> T,
+    base: &str,
+    limit: i64,
+) -> PageView<T> {
     let sep = if base.contains('?') { '&' } else { '?' };
     PageView {
         items: page.items.iter().map(f).collect(),
-        next: page.next_cursor.as_ref().map(|c| format!("{base}{sep}cursor={c}&limit={limit}")),
+        next: page
+            .next_cursor
+            .as_ref()
+            .map(|c| format!("{base}{sep}cursor={c}&limit={limit}")),
         next_cursor: page.next_cursor,
     }
 }

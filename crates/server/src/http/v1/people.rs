@@ -16,15 +16,26 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 /// Loads a person the caller may act on; absent and out-of-scope both answer 404.
-pub(crate) async fn visible_person(state: &AppState, caller: &Caller, raw: &str, action: Action) -> Result<PersonRecord, ApiError> {
+pub(crate) async fn visible_person(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    action: Action,
+) -> Result<PersonRecord, ApiError> {
     let pn = PrisonNumber::parse(raw).map_err(ApiError::bad_field)?;
-    let person = state.store.person(&pn).await?.ok_or_else(ApiError::not_found_person)?;
+    let person = state
+        .store
+        .person(&pn)
+        .await?
+        .ok_or_else(ApiError::not_found_person)?;
     caller.authorize(state, action, &person_resource(&person))?;
     Ok(person)
 }
 
 pub(crate) fn person_resource(p: &PersonRecord) -> Resource {
-    Resource::Person { establishment: p.custody.as_ref().map(|c| c.establishment.clone()) }
+    Resource::Person {
+        establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
+    }
 }
 
 fn view(state: &AppState, caller: &Caller, p: &PersonRecord) -> PersonView {
@@ -37,7 +48,11 @@ fn view(state: &AppState, caller: &Caller, p: &PersonRecord) -> PersonView {
     params(("prisonNumber" = String, Path, description = "NOMIS prison number, e.g. A1234BC")),
     responses((status = 200, body = PersonView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("apiKey" = [])))]
-pub async fn get_person(State(state): State<AppState>, caller: Caller, ApiPath(pn): ApiPath<String>) -> Result<Json<PersonView>, ApiError> {
+pub async fn get_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(pn): ApiPath<String>,
+) -> Result<Json<PersonView>, ApiError> {
     let p = visible_person(&state, &caller, &pn, Action::ReadPerson).await?;
     Ok(Json(view(&state, &caller, &p)))
 }
@@ -58,7 +73,11 @@ pub struct SearchParams {
 #[utoipa::path(get, path = "/v1/people", tag = "people", params(SearchParams),
     responses((status = 200, body = PageView<PersonView>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("apiKey" = [])))]
-pub async fn search(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<SearchParams>) -> Result<Json<PageView<PersonView>>, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchParams>,
+) -> Result<Json<PageView<PersonView>>, ApiError> {
     caller.authorize(&state, Action::SearchPeople, &Resource::ReferenceData)?;
     let found = match (q.nhs_number, q.name, q.birth_date) {
         (Some(nhs), None, None) => {
@@ -69,7 +88,10 @@ pub async fn search(State(state): State<AppState>, caller: Caller, ApiQuery(q): 
             let dob = parse_date("birthDate", &dob).map_err(ApiError::bad_field)?;
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
-                return Err(ApiError::bad_field(ParseError::new("name", "must be 1–200 characters")));
+                return Err(ApiError::bad_field(ParseError::new(
+                    "name",
+                    "must be 1–200 characters",
+                )));
             }
             let (given, family) = match name.rsplit_once(' ') {
                 Some((g, f)) => (Some(g.trim()), f),
@@ -80,7 +102,10 @@ pub async fn search(State(state): State<AppState>, caller: Caller, ApiQuery(q): 
         _ => {
             return Err(ApiError::BadRequest {
                 detail: "search by nhsNumber alone, or by name together with birthDate".into(),
-                errors: vec![FieldError { field: "query".into(), rule: "give nhsNumber, or name and birthDate".into() }],
+                errors: vec![FieldError {
+                    field: "query".into(),
+                    rule: "give nhsNumber, or name and birthDate".into(),
+                }],
             });
         }
     };
@@ -89,7 +114,11 @@ pub async fn search(State(state): State<AppState>, caller: Caller, ApiQuery(q): 
         .filter(|p| caller.can_see(&state, Action::ReadPerson, &person_resource(p)))
         .map(|p| view(&state, &caller, p))
         .collect();
-    Ok(Json(PageView { items, next_cursor: None, next: None }))
+    Ok(Json(PageView {
+        items,
+        next_cursor: None,
+        next: None,
+    }))
 }
 
 /// Movements, newest first.
@@ -106,7 +135,12 @@ pub async fn movements(
     let request = page.to_request()?;
     let p = visible_person(&state, &caller, &pn, Action::ReadMovements).await?;
     let found = state.store.movements(&p.prison_number, &request).await?;
-    Ok(Json(page_view(found, |m| MovementView::from(m), &format!("/v1/people/{pn}/movements"), request.limit)))
+    Ok(Json(page_view(
+        found,
+        |m| MovementView::from(m),
+        &format!("/v1/people/{pn}/movements"),
+        request.limit,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -133,13 +167,33 @@ pub async fn alerts(
     let active_only = match q.status.as_deref() {
         None | Some("active") => true,
         Some("all") => false,
-        Some(_) => return Err(ApiError::bad_field(ParseError::new("status", "must be active or all"))),
+        Some(_) => {
+            return Err(ApiError::bad_field(ParseError::new(
+                "status",
+                "must be active or all",
+            )));
+        }
     };
-    let request = PageParams { cursor: q.cursor, limit: q.limit }.to_request()?;
+    let request = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .to_request()?;
     let p = visible_person(&state, &caller, &pn, Action::ReadAlerts).await?;
-    let found = state.store.alerts(&p.prison_number, active_only, &request).await?;
-    let base = format!("/v1/people/{pn}/alerts?status={}", if active_only { "active" } else { "all" });
-    Ok(Json(page_view(found, |a| AlertView::from(a), &base, request.limit)))
+    let found = state
+        .store
+        .alerts(&p.prison_number, active_only, &request)
+        .await?;
+    let base = format!(
+        "/v1/people/{pn}/alerts?status={}",
+        if active_only { "active" } else { "all" }
+    );
+    Ok(Json(page_view(
+        found,
+        |a| AlertView::from(a),
+        &base,
+        request.limit,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -164,9 +218,21 @@ pub async fn planned_movements(
     let include_closed = match q.status.as_deref() {
         None | Some("planned") => false,
         Some("all") => true,
-        Some(_) => return Err(ApiError::bad_field(ParseError::new("status", "must be planned or all"))),
+        Some(_) => {
+            return Err(ApiError::bad_field(ParseError::new(
+                "status",
+                "must be planned or all",
+            )));
+        }
     };
     let p = visible_person(&state, &caller, &pn, Action::ReadPlannedMovements).await?;
-    let items = state.store.planned_movements(&p.prison_number, include_closed).await?;
-    Ok(Json(PageView { items: items.iter().map(PlannedMovementView::from).collect(), next_cursor: None, next: None }))
+    let items = state
+        .store
+        .planned_movements(&p.prison_number, include_closed)
+        .await?;
+    Ok(Json(PageView {
+        items: items.iter().map(PlannedMovementView::from).collect(),
+        next_cursor: None,
+        next: None,
+    }))
 }

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_domain::provenance::{Owner, Provenance};
-use gatehouse_domain::{AlertRelevance, CustodyStatus, Movement, PersonName, PlannedMovement, PlannedStatus};
+use gatehouse_domain::{
+    AlertRelevance, CustodyStatus, Movement, PersonName, PlannedMovement, PlannedStatus,
+};
 use gatehouse_store::{AlertRecord, MovementRecord, PersonRecord, PlannedRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -79,7 +81,11 @@ pub struct PersonLinks {
 }
 
 impl PersonView {
-    pub fn build(p: &PersonRecord, may_see_identity: bool, establishment_name: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn build(
+        p: &PersonRecord,
+        may_see_identity: bool,
+        establishment_name: impl Fn(&str) -> Option<String>,
+    ) -> Self {
         let pn = p.prison_number.as_str();
         let mut missing = Vec::new();
         if p.details.is_none() {
@@ -157,7 +163,11 @@ impl PersonView {
             identity,
             missing,
             provenance: Provenance {
-                source: p.details_source.clone().or_else(|| p.custody_source.clone()).unwrap_or_else(|| "prison-feed".into()),
+                source: p
+                    .details_source
+                    .clone()
+                    .or_else(|| p.custody_source.clone())
+                    .unwrap_or_else(|| "prison-feed".into()),
                 owner: Owner::Prison,
                 last_updated: p.updated_at,
             },
@@ -187,7 +197,11 @@ impl From<&MovementRecord> for MovementView {
         Self {
             id: m.seq,
             movement: m.movement.clone(),
-            provenance: Provenance { source: m.source.clone(), owner: Owner::Prison, last_updated: m.recorded_at },
+            provenance: Provenance {
+                source: m.source.clone(),
+                owner: Owner::Prison,
+                last_updated: m.recorded_at,
+            },
         }
     }
 }
@@ -216,7 +230,11 @@ impl From<&AlertRecord> for AlertView {
             active: a.alert.active,
             active_from: a.alert.active_from,
             active_to: a.alert.active_to,
-            provenance: Provenance { source: a.source.clone(), owner: Owner::Prison, last_updated: a.updated_at },
+            provenance: Provenance {
+                source: a.source.clone(),
+                owner: Owner::Prison,
+                last_updated: a.updated_at,
+            },
         }
     }
 }
@@ -239,7 +257,11 @@ impl From<&PlannedRecord> for PlannedMovementView {
             planned: p.planned.clone(),
             status: p.status,
             fulfilled_by_movement: p.fulfilled_by,
-            provenance: Provenance { source: p.source.clone(), owner: Owner::Prison, last_updated: p.updated_at },
+            provenance: Provenance {
+                source: p.source.clone(),
+                owner: Owner::Prison,
+                last_updated: p.updated_at,
+            },
         }
     }
 }

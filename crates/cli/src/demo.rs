@@ -1,0 +1,149 @@
+//! `gatehouse demo`: everything a newcomer needs on a fresh machine.
+//!
+//! Creates the synthetic demo estate if the database has none, registers the
+//! demo consumers of SCENARIOS.md with **published demo keys** (derived from
+//! their names, printed here and in the README, so the README's curl tour
+//! works verbatim), and serves. Demo keys are for the demo database only:
+//! never use `demo` against real data.
+
+use crate::import::{bar, load};
+use base64::Engine as _;
+use chrono::{Duration, Utc};
+use clap::Args;
+use gatehouse_domain::{Establishment, Scope};
+use gatehouse_policy::templates::template;
+use gatehouse_server::{Application, ServerConfig};
+use gatehouse_store::{NewConsumer, StoreError, StoredKey};
+use gatehouse_synth::{Estate, EstateConfig};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://gatehouse-demo.db";
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seed of the synthetic estate.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Build the estate and consumers, print the keys, and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// The demo consumers: (name, template, establishments).
+pub const DEMO_CONSUMERS: &[(&str, &str, &str)] = &[
+    ("prison-feed", "prison-feed", "*"),
+    ("lei-wing", "prison-wing", "LEI"),
+    ("lei-health", "prison-healthcare", "LEI"),
+    ("mdi-health", "prison-healthcare", "MDI"),
+    ("escort", "escort-contractor", "*"),
+    ("ig", "information-governance", "*"),
+];
+
+/// The published demo key of a demo consumer.
+pub fn demo_key(name: &str) -> (String, StoredKey) {
+    let prefix = hex::encode(&Sha256::digest(format!("gatehouse-demo-prefix:{name}"))[..4]);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(format!("gatehouse-demo-secret:{name}")));
+    let key = format!("gh_{prefix}_{secret}");
+    let stored = StoredKey {
+        prefix,
+        hash: gatehouse_server::auth::hash_key(&key),
+    };
+    (key, stored)
+}
+
+pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
+    let store = gatehouse_store::connect(&url).await?;
+    store.migrate().await?;
+    store
+        .ensure_establishments(&Establishment::catalogue())
+        .await?;
+
+    if store.counts().await?.people == 0 {
+        // Anchored a minute ago, so every synthetic event lies in the past and plans lie ahead.
+        let estate = Estate::new(EstateConfig {
+            seed: args.seed,
+            ..EstateConfig::demo(Utc::now() - Duration::minutes(1))
+        });
+        store
+            .ensure_establishments(&estate.establishments())
+            .await?;
+        let progress = bar(
+            Some(estate.estimated_items()),
+            "building the synthetic demo estate",
+        );
+        let tally = load(
+            store.as_ref(),
+            estate.items().map(Ok),
+            500,
+            "synthetic-prison-feed",
+            &progress,
+        )
+        .await?;
+        progress.finish_and_clear();
+        println!(
+            "demo estate built: {} people, {} items stored",
+            estate.person_count(),
+            tally.stored + tally.superseded
+        );
+    } else {
+        println!("demo estate already present in {url}");
+    }
+
+    for (name, tpl, est) in DEMO_CONSUMERS {
+        let t = template(tpl).expect("demo templates exist");
+        let (_, stored) = demo_key(name);
+        let new = NewConsumer {
+            name: (*name).into(),
+            org_type: t.org_type,
+            agreement: t.name.into(),
+            scope: Scope::parse(est)?,
+        };
+        match store.create_consumer(&new, &stored).await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    let app = Application::build_with_store(
+        ServerConfig {
+            database_url: url.clone(),
+            listen: args.listen,
+            ..ServerConfig::default()
+        },
+        store,
+    )
+    .await;
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => anyhow::bail!(
+            "could not listen on {}: {e} (pass --listen 127.0.0.1:PORT)",
+            args.listen
+        ),
+    };
+    let base = format!("http://{}", app.local_addr());
+    println!("\nGatehouse demo is running at {base}\n");
+    println!("Demo consumers and their published demo keys (demo database only):");
+    for (name, tpl, est) in DEMO_CONSUMERS {
+        println!("  {name:<12} {tpl:<24} {est:<4} {}", demo_key(name).0);
+    }
+    println!("\nTry:");
+    println!("  {base}/docs                      the API reference");
+    println!(
+        "  curl -H 'Authorization: Bearer {}' {base}/v1/people/A1234BC",
+        demo_key("lei-health").0
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {}' {base}/v1/people/A1234BC/alerts",
+        demo_key("lei-wing").0
+    );
+    println!("  curl {base}/health/ready");
+    println!("\nThe README has the full tour. Ctrl-C stops the server.");
+    if args.no_serve {
+        return Ok(());
+    }
+    app.run_until_stopped(crate::shutdown_signal()).await
+}
