@@ -6,7 +6,9 @@
 //! - `migrate`: apply the database migrations.
 //! - `consumer add|list|revoke|add-key`: manage consumer systems and their keys.
 //! - `import`: load NDJSON prison events, with a progress bar.
+//! - `bench`: the benchmarks of DESIGN.md §6 (`bench ingest`; see bench/README.md).
 
+mod bench;
 mod consumer;
 mod demo;
 mod import;
@@ -50,6 +52,9 @@ enum Command {
     Consumer(consumer::ConsumerCommand),
     /// Import prison events from an NDJSON file (`-` for standard input).
     Import(import::ImportArgs),
+    /// Benchmarks against the DESIGN.md §6 targets (fresh databases; see bench/README.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn init_logging(json: bool) {
@@ -146,5 +151,6 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Bench(cmd) => bench::run(cmd).await,
     }
 }

@@ -1,0 +1,149 @@
+//! Test harness: the real server on port 0 with a fresh database, and the
+//! consumers of SCENARIOS.md, each with its own key.
+
+#![allow(dead_code)]
+
+use gatehouse_domain::Scope;
+use gatehouse_policy::templates::template;
+use gatehouse_server::auth::issue_key;
+use gatehouse_server::{Application, ServerConfig};
+use gatehouse_store::{EngineKind, NewConsumer, Store, TableCounts};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Runs an async test body once per engine, as two named tests.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = common::TestApp::spawn(gatehouse_store::EngineKind::Sqlite, stringify!($name)).await;
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = common::TestApp::spawn(gatehouse_store::EngineKind::Postgres, stringify!($name)).await;
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+/// The consumers of SCENARIOS.md: (name, template, establishments).
+pub const CONSUMERS: &[(&str, &str, &str)] = &[
+    ("prison-feed", "prison-feed", "*"),
+    ("lei-wing", "prison-wing", "LEI"),
+    ("lei-health", "prison-healthcare", "LEI"),
+    ("mdi-health", "prison-healthcare", "MDI"),
+    ("escort", "escort-contractor", "*"),
+    ("ig", "information-governance", "*"),
+    ("revoked", "prison-healthcare", "LEI"),
+];
+
+/// Small limits, so the limit tests need no huge bodies.
+pub const BODY_LIMIT: usize = 64 * 1024;
+pub const MAX_BATCH: usize = 100;
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub keys: HashMap<&'static str, String>,
+    pub client: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(engine: EngineKind, tag: &str) -> Self {
+        let store = gatehouse_store::testing::fresh_store(engine, tag).await;
+        let mut keys = HashMap::new();
+        for (name, tpl, est) in CONSUMERS {
+            let t = template(tpl).unwrap();
+            let key = issue_key();
+            let new = NewConsumer { name: (*name).into(), org_type: t.org_type, agreement: t.name.into(), scope: Scope::parse(est).unwrap() };
+            store.create_consumer(&new, &key.stored).await.unwrap();
+            keys.insert(*name, key.secret);
+        }
+        store.revoke_consumer("revoked").await.unwrap();
+        let config = ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), body_limit: BODY_LIMIT, max_batch_items: MAX_BATCH, ..ServerConfig::default() };
+        let app = Application::build_with_store(config, store.clone()).await.expect("server builds");
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self { base, store, keys, client: reqwest::Client::new(), _shutdown: tx }
+    }
+
+    pub fn key(&self, who: &str) -> &str {
+        self.keys.get(who).unwrap_or_else(|| panic!("no consumer {who}"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(self.key(who)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, who: &str, path: &str) -> (u16, Value) {
+        let r = self.get(who, path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, who: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(self.key(who)).json(body).send().await.unwrap()
+    }
+
+    /// Posts prison events as the prison feed; returns status and body.
+    pub async fn feed(&self, body: &Value) -> (u16, Value) {
+        let r = self.post_json("prison-feed", "/v1/prison-events", body).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn counts(&self) -> TableCounts {
+        self.store.counts().await.unwrap()
+    }
+}
+
+/// Items in Gatehouse's native feed format.
+pub mod items {
+    use serde_json::{Value, json};
+
+    pub fn at(hours_ago: i64) -> String {
+        (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339()
+    }
+
+    pub fn person(id: &str, pn: &str, given: &str, family: &str, dob: &str, nhs: Option<&str>) -> Value {
+        let mut p = json!({"givenName": given, "familyName": family, "dateOfBirth": dob});
+        if let Some(n) = nhs {
+            p["nhsNumber"] = json!(n);
+        }
+        json!({"id": id, "type": "gatehouse.person", "occurredAt": at(200), "prisonNumber": pn, "person": p})
+    }
+
+    pub fn movement(id: &str, pn: &str, hours_ago: i64, m: Value) -> Value {
+        json!({"id": id, "type": "gatehouse.movement", "occurredAt": at(hours_ago), "prisonNumber": pn, "movement": m})
+    }
+
+    pub fn reception(id: &str, pn: &str, est: &str, hours_ago: i64) -> Value {
+        movement(id, pn, hours_ago, json!({"kind": "reception", "reason": "NEW_ADMISSION", "establishment": est}))
+    }
+
+    /// An HMPPS envelope as the prison service publishes it.
+    pub fn hmpps(event_type: &str, pn: &str, hours_ago: i64, info: Value) -> Value {
+        let mut info = info;
+        info["nomsNumber"] = json!(pn);
+        json!({
+            "eventType": event_type, "version": 1, "occurredAt": at(hours_ago),
+            "description": "test", "detailUrl": "https://example.invalid/x",
+            "additionalInformation": info,
+            "personReference": {"identifiers": [{"type": "NOMS", "value": pn}]}
+        })
+    }
+}
