@@ -20,12 +20,18 @@ macro_rules! on_both_engines {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = common::TestApp::spawn(gatehouse_store::EngineKind::Sqlite, stringify!($name)).await;
+                let app =
+                    common::TestApp::spawn(gatehouse_store::EngineKind::Sqlite, stringify!($name))
+                        .await;
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let app = common::TestApp::spawn(gatehouse_store::EngineKind::Postgres, stringify!($name)).await;
+                let app = common::TestApp::spawn(
+                    gatehouse_store::EngineKind::Postgres,
+                    stringify!($name),
+                )
+                .await;
                 ($body)(app).await;
             }
         }
@@ -62,23 +68,43 @@ impl TestApp {
         for (name, tpl, est) in CONSUMERS {
             let t = template(tpl).unwrap();
             let key = issue_key();
-            let new = NewConsumer { name: (*name).into(), org_type: t.org_type, agreement: t.name.into(), scope: Scope::parse(est).unwrap() };
+            let new = NewConsumer {
+                name: (*name).into(),
+                org_type: t.org_type,
+                agreement: t.name.into(),
+                scope: Scope::parse(est).unwrap(),
+            };
             store.create_consumer(&new, &key.stored).await.unwrap();
             keys.insert(*name, key.secret);
         }
         store.revoke_consumer("revoked").await.unwrap();
-        let config = ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), body_limit: BODY_LIMIT, max_batch_items: MAX_BATCH, ..ServerConfig::default() };
-        let app = Application::build_with_store(config, store.clone()).await.expect("server builds");
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            body_limit: BODY_LIMIT,
+            max_batch_items: MAX_BATCH,
+            ..ServerConfig::default()
+        };
+        let app = Application::build_with_store(config, store.clone())
+            .await
+            .expect("server builds");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self { base, store, keys, client: reqwest::Client::new(), _shutdown: tx }
+        Self {
+            base,
+            store,
+            keys,
+            client: reqwest::Client::new(),
+            _shutdown: tx,
+        }
     }
 
     pub fn key(&self, who: &str) -> &str {
-        self.keys.get(who).unwrap_or_else(|| panic!("no consumer {who}"))
+        self.keys
+            .get(who)
+            .unwrap_or_else(|| panic!("no consumer {who}"))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -86,7 +112,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, who: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(self.key(who)).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.key(who))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_json(&self, who: &str, path: &str) -> (u16, Value) {
@@ -96,12 +127,20 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, who: &str, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).bearer_auth(self.key(who)).json(body).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.key(who))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts prison events as the prison feed; returns status and body.
     pub async fn feed(&self, body: &Value) -> (u16, Value) {
-        let r = self.post_json("prison-feed", "/v1/prison-events", body).await;
+        let r = self
+            .post_json("prison-feed", "/v1/prison-events", body)
+            .await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -119,7 +158,14 @@ pub mod items {
         (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339()
     }
 
-    pub fn person(id: &str, pn: &str, given: &str, family: &str, dob: &str, nhs: Option<&str>) -> Value {
+    pub fn person(
+        id: &str,
+        pn: &str,
+        given: &str,
+        family: &str,
+        dob: &str,
+        nhs: Option<&str>,
+    ) -> Value {
         let mut p = json!({"givenName": given, "familyName": family, "dateOfBirth": dob});
         if let Some(n) = nhs {
             p["nhsNumber"] = json!(n);
@@ -132,7 +178,12 @@ pub mod items {
     }
 
     pub fn reception(id: &str, pn: &str, est: &str, hours_ago: i64) -> Value {
-        movement(id, pn, hours_ago, json!({"kind": "reception", "reason": "NEW_ADMISSION", "establishment": est}))
+        movement(
+            id,
+            pn,
+            hours_ago,
+            json!({"kind": "reception", "reason": "NEW_ADMISSION", "establishment": est}),
+        )
     }
 
     /// An HMPPS envelope as the prison service publishes it.
