@@ -1,49 +1,68 @@
 //! Gatehouse access decisions: may this consumer do this action, on this
 //! resource, for this purpose?
 //!
-//! Handlers never decide for themselves: they describe the request as a
-//! [`Request`] and ask an [`Authorizer`]. Each decision names the policy that
-//! made it, so it can be recorded. Today's authorizer reads the built-in
-//! agreement templates ([`templates`]); the Cedar agreements of the governance
-//! work replace it behind the same trait.
+//! Every consumer holds one data-sharing agreement, written in Cedar and
+//! validated against `agreements/schema.cedarschema` before it is installed.
+//! The baseline (`agreements/baseline.cedar`) is joined to every agreement and
+//! holds the rules no agreement may undo. Handlers never decide for
+//! themselves: they describe the request as a [`Request`] and ask the
+//! [`Authorizer`]; each [`Decision`] names the policies that made it, so it can
+//! be recorded in the disclosure audit.
 //!
 //! Module map:
-//! - [`action`]: the actions a consumer can ask for.
+//! - [`action`]: the actions (one per read or write view).
 //! - [`purpose`]: purposes of use, and how a request names one.
-//! - [`templates`]: the built-in agreement templates and their authorizer.
+//! - [`templates`]: the shipped agreement templates.
+//! - [`agreement`]: parsing and validating an agreement against the schema.
+//! - [`cedar`]: the Cedar authorizer, with compiled agreements cached by content.
 
 pub mod action;
+pub mod agreement;
+pub mod cedar;
 pub mod purpose;
 pub mod templates;
 
 pub use action::Action;
+pub use agreement::{Agreement, AgreementError};
+pub use cedar::CedarAuthorizer;
 pub use purpose::Purpose;
-pub use templates::TemplateAuthorizer;
 
-use gatehouse_domain::{EstablishmentCode, OrgType, Scope};
+use gatehouse_domain::{CustodyStatus, EstablishmentCode, OrgType, Scope};
 
 /// Who is asking: a consumer system, and the staff user acting through it.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub consumer: String,
     pub org_type: OrgType,
-    /// The agreement (template) the consumer holds.
-    pub agreement: String,
     pub scope: Scope,
     pub on_behalf_of: Option<String>,
+    pub agreement: Agreement,
+}
+
+/// A safety notice, as far as access decisions need to know it.
+#[derive(Debug, Clone)]
+pub struct NoticeFacts {
+    pub establishment: Option<EstablishmentCode>,
+    /// `instruction-only` or `with-condition`.
+    pub disclosure_level: String,
+    pub consent_recorded: bool,
+    pub audience: Vec<String>,
 }
 
 /// What is being acted on.
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A person, by the establishment responsible for them (`None` if no movement is known yet).
-    Person {
-        establishment: Option<EstablishmentCode>,
-    },
-    /// The prison feed.
-    Feed,
-    /// Reference data (establishments).
-    ReferenceData,
+    Person { establishment: Option<EstablishmentCode>, custody: Option<CustodyStatus> },
+    Notice(NoticeFacts),
+    /// Gatehouse's own surfaces: `feed`, `reference-data`, `audit`, `events`.
+    System(&'static str),
+}
+
+impl Resource {
+    pub fn person(establishment: Option<EstablishmentCode>) -> Self {
+        Self::Person { establishment, custody: None }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,31 +71,33 @@ pub struct Request<'a> {
     pub action: Action,
     pub resource: &'a Resource,
     pub purpose: Purpose,
+    /// The request carries `Gatehouse-Break-Glass` with a reason.
+    pub break_glass: bool,
 }
 
-/// The answer, with the policy that gave it.
+/// The answer, with the policies that gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Permit {
-        policy: String,
-    },
-    /// The resource is outside the consumer's scope: answer as if it did not exist.
-    Hidden {
-        policy: String,
-    },
-    Deny {
-        policy: String,
-        reason: String,
-    },
+    Permit { policies: Vec<String> },
+    /// The resource is outside what the consumer may see at all: answer as if it did not exist.
+    Hidden { policies: Vec<String> },
+    Deny { policies: Vec<String>, reason: String },
 }
 
 impl Decision {
     pub fn is_permit(&self) -> bool {
         matches!(self, Self::Permit { .. })
     }
-    pub fn policy(&self) -> &str {
+    pub fn policies(&self) -> &[String] {
         match self {
-            Self::Permit { policy } | Self::Hidden { policy } | Self::Deny { policy, .. } => policy,
+            Self::Permit { policies } | Self::Hidden { policies } | Self::Deny { policies, .. } => policies,
+        }
+    }
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Permit { .. } => "permit",
+            Self::Hidden { .. } => "hidden",
+            Self::Deny { .. } => "deny",
         }
     }
 }
@@ -84,7 +105,4 @@ impl Decision {
 /// The one question every handler asks.
 pub trait Authorizer: Send + Sync + 'static {
     fn decide(&self, request: &Request<'_>) -> Decision;
-
-    /// Whether `template` names an agreement this authorizer knows.
-    fn knows_agreement(&self, template: &str) -> bool;
 }
