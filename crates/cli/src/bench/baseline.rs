@@ -29,8 +29,9 @@
 //! The benchmark runs both and compares Gatehouse with the faster.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use gatehouse_domain::PlannedStatus;
 use gatehouse_domain::feed::{FeedCommand, FeedItem};
+use gatehouse_domain::{Establishment, PlannedStatus};
+use gatehouse_store::{EngineKind, Store};
 
 /// How a batch of baseline rows is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +173,58 @@ impl Row {
     }
 }
 
-/// A baseline database ready to take rows.
-pub trait Sink {
+/// A baseline database ready to take rows, on either engine.
+pub enum Sink {
+    Sqlite(sqlite::Baseline),
+    Postgres(postgres::Baseline),
+}
+
+impl Sink {
+    /// Opens a fresh database as Gatehouse's engine does (same connection
+    /// settings), migrates it, adds the establishments and the baseline tables.
+    pub async fn open(
+        engine: EngineKind,
+        url: &str,
+        establishments: &[Establishment],
+    ) -> anyhow::Result<Self> {
+        Ok(match engine {
+            EngineKind::Sqlite => {
+                let store = gatehouse_store::engine::sqlite::SqliteStore::connect(url).await?;
+                store.migrate().await?;
+                store.ensure_establishments(establishments).await?;
+                Self::Sqlite(sqlite::Baseline::create(store.pool().clone()).await?)
+            }
+            EngineKind::Postgres => {
+                let store = gatehouse_store::engine::postgres::PgStore::connect(url).await?;
+                store.migrate().await?;
+                store.ensure_establishments(establishments).await?;
+                Self::Postgres(postgres::Baseline::create(store.pool().clone()).await?)
+            }
+        })
+    }
+
     /// Writes one batch of rows in one transaction.
-    async fn write(&self, rows: &[Row], method: Method) -> anyhow::Result<()>;
+    pub async fn write(&self, rows: &[Row], method: Method) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(b) => b.write(rows, method).await,
+            Self::Postgres(b) => b.write(rows, method).await,
+        }
+    }
+
     /// How many rows the baseline tables hold (a check that all were written).
-    async fn rows(&self) -> anyhow::Result<i64>;
+    pub async fn rows(&self) -> anyhow::Result<i64> {
+        match self {
+            Self::Sqlite(b) => b.rows().await,
+            Self::Postgres(b) => b.rows().await,
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Self::Sqlite(b) => b.close().await,
+            Self::Postgres(b) => b.close().await,
+        }
+    }
 }
 
 /// Rows per multi-row statement, within every engine's bind-parameter limit

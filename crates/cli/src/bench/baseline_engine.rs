@@ -16,6 +16,10 @@ impl Baseline {
         }
         Ok(Self { pool })
     }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
 }
 
 const PERSON_HEAD: &str = "INSERT INTO bench_people (prison_number, given_name, family_name, family_name_key, \
@@ -45,8 +49,8 @@ const INSERT_PLANNED: &str = "INSERT INTO bench_planned (plan_id, prison_number,
      planned_for, description, status, as_of, source, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-impl super::Sink for Baseline {
-    async fn write(&self, rows: &[Row], method: Method) -> anyhow::Result<()> {
+impl Baseline {
+    pub async fn write(&self, rows: &[Row], method: Method) -> anyhow::Result<()> {
         let mut tx = begin(&self.pool).await?;
         match method {
             Method::SingleRow => {
@@ -85,7 +89,7 @@ impl super::Sink for Baseline {
         Ok(())
     }
 
-    async fn rows(&self) -> anyhow::Result<i64> {
+    pub async fn rows(&self) -> anyhow::Result<i64> {
         use sqlx::Row as _;
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM bench_people) + (SELECT COUNT(*) FROM bench_movements) \
@@ -167,7 +171,10 @@ async fn single(tx: &mut sqlx::Transaction<'static, Db>, row: &Row) -> sqlx::Res
 // kept as prepared statements (`persistent(false)`): caching them would only
 // evict one another.
 
-async fn multi_people(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&PersonRow]) -> sqlx::Result<()> {
+async fn multi_people(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    rows: &[&PersonRow],
+) -> sqlx::Result<()> {
     let mut q = sqlx::QueryBuilder::<Db>::new(PERSON_HEAD);
     q.push_values(rows, |mut b, p| {
         b.push_bind(p.prison_number.as_str())
@@ -185,7 +192,10 @@ async fn multi_people(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&PersonRo
     Ok(())
 }
 
-async fn multi_movements(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&MovementRow]) -> sqlx::Result<()> {
+async fn multi_movements(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    rows: &[&MovementRow],
+) -> sqlx::Result<()> {
     let mut q = sqlx::QueryBuilder::<Db>::new(MOVEMENT_HEAD);
     q.push_values(rows, |mut b, m| {
         b.push_bind(m.prison_number.as_str())
@@ -203,7 +213,10 @@ async fn multi_movements(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&Movem
     Ok(())
 }
 
-async fn multi_alerts(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&AlertRow]) -> sqlx::Result<()> {
+async fn multi_alerts(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    rows: &[&AlertRow],
+) -> sqlx::Result<()> {
     let mut q = sqlx::QueryBuilder::<Db>::new(ALERT_HEAD);
     q.push_values(rows, |mut b, a| {
         b.push_bind(a.prison_number.as_str())
@@ -220,7 +233,10 @@ async fn multi_alerts(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&AlertRow
     Ok(())
 }
 
-async fn multi_planned(tx: &mut sqlx::Transaction<'static, Db>, rows: &[&PlannedRow]) -> sqlx::Result<()> {
+async fn multi_planned(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    rows: &[&PlannedRow],
+) -> sqlx::Result<()> {
     let mut q = sqlx::QueryBuilder::<Db>::new(PLANNED_HEAD);
     q.push_values(rows, |mut b, p| {
         b.push_bind(p.plan_id.as_str())
