@@ -2,7 +2,8 @@
 //! A key is shown once, when it is made; only its hash is kept.
 
 use clap::Subcommand;
-use gatehouse_domain::Scope;
+use gatehouse_domain::{OrgType, Scope};
+use gatehouse_policy::Agreement;
 use gatehouse_policy::templates::{TEMPLATES, template};
 use gatehouse_server::auth::issue_key;
 use gatehouse_store::NewConsumer;
@@ -14,13 +15,37 @@ pub enum ConsumerCommand {
         /// A unique name, e.g. lei-health.
         #[arg(long)]
         name: String,
-        /// The agreement template: prison-wing, prison-healthcare, escort-contractor, information-governance, prison-feed.
+        /// An agreement template: prison-wing, prison-healthcare, escort-contractor, information-governance, prison-feed.
+        #[arg(
+            long,
+            conflicts_with = "agreement",
+            required_unless_present = "agreement"
+        )]
+        template: Option<String>,
+        /// An agreement of its own: a Cedar file, validated against the Gatehouse schema.
         #[arg(long)]
-        template: String,
+        agreement: Option<std::path::PathBuf>,
+        /// With --agreement: the organisation type (prison, health, escort, governance).
+        #[arg(long, requires = "agreement")]
+        org_type: Option<String>,
         /// Establishments it serves: `LEI,MDI`, or `*` for all.
         #[arg(long)]
         establishments: String,
     },
+    /// Replace a consumer's agreement. It applies from the consumer's next request: no restart.
+    SetAgreement {
+        name: String,
+        #[arg(
+            long,
+            conflicts_with = "agreement",
+            required_unless_present = "agreement"
+        )]
+        template: Option<String>,
+        #[arg(long)]
+        agreement: Option<std::path::PathBuf>,
+    },
+    /// Print a consumer's agreement.
+    ShowAgreement { name: String },
     /// List consumers (never their keys).
     List,
     /// Revoke a consumer and every key it holds.
@@ -44,35 +69,32 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
         ConsumerCommand::Add {
             name,
             template: t,
+            agreement,
+            org_type,
             establishments,
         } => {
-            let tpl = template(&t).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown template '{t}'; one of: {}",
-                    TEMPLATES
-                        .iter()
-                        .map(|t| t.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
+            let (agreement, org) = resolve_agreement(t.as_deref(), agreement.as_deref())?;
+            let org = match (org, org_type) {
+                (Some(o), _) => o,
+                (None, Some(raw)) => OrgType::parse(&raw)?,
+                (None, None) => anyhow::bail!(
+                    "with --agreement, give --org-type (prison, health, escort or governance)"
+                ),
+            };
             let name = name.trim().to_owned();
             if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
                 anyhow::bail!("the name must be 1–100 printable characters");
             }
             let scope = Scope::parse(&establishments)?;
             let key = issue_key();
-            let c = store
-                .create_consumer(
-                    &NewConsumer {
-                        name,
-                        org_type: tpl.org_type,
-                        agreement: tpl.name.into(),
-                        scope,
-                    },
-                    &key.stored,
-                )
-                .await?;
+            let new = NewConsumer {
+                name,
+                org_type: org,
+                agreement: agreement.name.clone(),
+                agreement_text: agreement.text.to_string(),
+                scope,
+            };
+            let c = store.create_consumer(&new, &key.stored).await?;
             println!(
                 "consumer {} ({}, template {}) added",
                 c.name,
@@ -111,7 +133,76 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             store.add_key(&name, &key.stored).await?;
             println!("new API key for {name} (shown once): {}", key.secret);
         }
+        ConsumerCommand::SetAgreement {
+            name,
+            template: t,
+            agreement,
+        } => {
+            let (agreement, _) = resolve_agreement(t.as_deref(), agreement.as_deref())?;
+            if store
+                .set_agreement(&name, &agreement.name, &agreement.text)
+                .await?
+            {
+                println!(
+                    "agreement of {name} is now {} ({}); it applies from the next request",
+                    agreement.name,
+                    &agreement.hash[..12]
+                );
+            } else {
+                anyhow::bail!("no active consumer named {name}");
+            }
+        }
+        ConsumerCommand::ShowAgreement { name } => {
+            let c = store
+                .list_consumers()
+                .await?
+                .into_iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| anyhow::anyhow!("no consumer named {name}"))?;
+            let text = if c.agreement_text.is_empty() {
+                template(&c.agreement)
+                    .map(|t| t.text.to_owned())
+                    .unwrap_or_default()
+            } else {
+                c.agreement_text
+            };
+            println!(
+                "// agreement {} of consumer {}\n{text}",
+                c.agreement, c.name
+            );
+        }
         ConsumerCommand::Templates => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// The agreement to install: a template by name, or a Cedar file, validated
+/// against the schema either way (an invalid one is refused with the validator's message).
+fn resolve_agreement(
+    template_name: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<(Agreement, Option<OrgType>)> {
+    let (agreement, org) = match (template_name, file) {
+        (Some(t), _) => {
+            let tpl = template(t).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown template '{t}'; one of: {}",
+                    TEMPLATES
+                        .iter()
+                        .map(|t| t.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            (Agreement::new(tpl.name, tpl.text), Some(tpl.org_type))
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            (Agreement::new("custom", &text), None)
+        }
+        (None, None) => anyhow::bail!("give --template or --agreement"),
+    };
+    agreement.compile()?;
+    Ok((agreement, org))
 }

@@ -100,6 +100,7 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
             name: (*name).into(),
             org_type: t.org_type,
             agreement: t.name.into(),
+            agreement_text: t.text.into(),
             scope: Scope::parse(est)?,
         };
         match store.create_consumer(&new, &stored).await {

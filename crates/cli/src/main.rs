@@ -8,10 +8,12 @@
 //! - `import`: load NDJSON prison events, with a progress bar.
 //! - `bench`: the benchmarks of DESIGN.md §6 (`bench ingest`; see bench/README.md).
 
+mod audit;
 mod bench;
 mod consumer;
 mod demo;
 mod import;
+mod report;
 
 use clap::{Parser, Subcommand};
 use gatehouse_server::{Application, ServerConfig};
@@ -52,6 +54,9 @@ enum Command {
     Consumer(consumer::ConsumerCommand),
     /// Import prison events from an NDJSON file (`-` for standard input).
     Import(import::ImportArgs),
+    /// Verify the disclosure audit, or report who saw a person's record.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Benchmarks against the DESIGN.md §6 targets (fresh databases; see bench/README.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -133,6 +138,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Consumer(cmd) => {
             consumer::run(
+                database_url(
+                    &cli.database_url,
+                    gatehouse_server::config::DEFAULT_DATABASE_URL,
+                ),
+                cmd,
+            )
+            .await
+        }
+        Command::Audit(cmd) => {
+            audit::run(
                 database_url(
                     &cli.database_url,
                     gatehouse_server::config::DEFAULT_DATABASE_URL,

@@ -9,8 +9,13 @@ use std::time::{Duration, Instant};
 
 fn tour_script(port: u16) -> String {
     let readme = include_str!("../../../README.md");
-    let start = readme.find("## A five-minute tour").expect("README has the tour");
-    let end = readme[start..].find("## Architecture").map(|e| start + e).expect("tour ends at Architecture");
+    let start = readme
+        .find("## A five-minute tour")
+        .expect("README has the tour");
+    let end = readme[start..]
+        .find("## Architecture")
+        .map(|e| start + e)
+        .expect("tour ends at Architecture");
     let tour = &readme[start..end];
     let mut script = String::from("set -u\n");
     for block in tour.split("```sh\n").skip(1) {
@@ -31,7 +36,11 @@ impl Drop for Demo {
 
 #[test]
 fn readme_tour_works_as_printed() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = std::env::temp_dir().join(format!("gatehouse-tour-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -47,7 +56,10 @@ fn readme_tour_works_as_printed() {
 
     let started = Instant::now();
     loop {
-        let ready = Command::new("curl").args(["-sf", &format!("http://127.0.0.1:{port}/health/ready")]).output().unwrap();
+        let ready = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/health/ready")])
+            .output()
+            .unwrap();
         if ready.status.success() {
             break;
         }
@@ -56,13 +68,24 @@ fn readme_tour_works_as_printed() {
             demo.0.stdout.take().unwrap().read_to_string(&mut out).ok();
             panic!("the demo exited early ({status}): {out}");
         }
-        assert!(started.elapsed() < Duration::from_secs(600), "the demo did not become ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the demo did not become ready"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 
     let run = || {
-        let out = Command::new("bash").arg("-c").arg(tour_script(port)).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(tour_script(port))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let first = run();
@@ -83,11 +106,17 @@ fn readme_tour_works_as_printed() {
         "check digit",
         "send your API key",
     ] {
-        assert!(first.contains(expected), "the tour's output lacks {expected}:\n{first}");
+        assert!(
+            first.contains(expected),
+            "the tour's output lacks {expected}:\n{first}"
+        );
     }
     assert!(!first.contains(r#""status":500"#), "{first}");
     // Run again: every write is a replay and gets the same answer.
     let second = run();
-    assert!(second.contains(r#""changes":["alert MEP raised"]"#), "a replay gets the first answer:\n{second}");
+    assert!(
+        second.contains(r#""changes":["alert MEP raised"]"#),
+        "a replay gets the first answer:\n{second}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

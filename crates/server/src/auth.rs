@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use gatehouse_domain::ParseError;
-use gatehouse_policy::{Action, Decision, Principal, Purpose, Request, Resource};
+use gatehouse_policy::{Action, Agreement, Decision, Principal, Purpose, Request, Resource};
 use gatehouse_store::{KeyLookup, StoredKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 pub const KEY_PREFIX: &str = "gh_";
 pub const ON_BEHALF_OF: &str = "gatehouse-on-behalf-of";
 pub const PURPOSE: &str = "gatehouse-purpose";
+pub const BREAK_GLASS: &str = "gatehouse-break-glass";
 
 /// A newly made key: the secret to show once, and what to store.
 pub struct IssuedKey {
@@ -59,11 +60,14 @@ fn key_prefix(key: &str) -> Option<&str> {
         .then_some(prefix)
 }
 
-/// An authenticated request: the consumer, the staff user if named, and the purpose.
+/// An authenticated request: the consumer, the staff user if named, the
+/// purpose, and the break-glass reason if the glass is broken.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub purpose: Purpose,
+    pub break_glass: Option<String>,
+    pub request_id: String,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -117,24 +121,72 @@ impl FromRequestParts<AppState> for Caller {
                 )
             }
         };
+        let break_glass = match parts.headers.get(BREAK_GLASS) {
+            None => None,
+            Some(v) => {
+                let s = v.to_str().ok().map(str::trim).filter(|s| {
+                    !s.is_empty() && s.chars().count() <= 500 && !s.chars().any(char::is_control)
+                });
+                Some(
+                    s.ok_or_else(|| {
+                        ApiError::bad_field(ParseError::new(
+                            "Gatehouse-Break-Glass",
+                            "must give the reason, 1–500 printable characters",
+                        ))
+                    })?
+                    .to_owned(),
+                )
+            }
+        };
         let purpose = match parts.headers.get(PURPOSE) {
+            // Breaking the glass is an emergency unless the caller says otherwise.
+            None if break_glass.is_some() => Purpose::Emergency,
             None => Purpose::default_for(consumer.org_type),
             Some(v) => {
                 Purpose::parse(v.to_str().unwrap_or_default()).map_err(ApiError::bad_field)?
             }
         };
+        // The agreement held for the consumer; one registered before agreements were held uses its template.
+        let agreement = if consumer.agreement_text.is_empty() {
+            Agreement::template(&consumer.agreement)
+                .unwrap_or_else(|| Agreement::new(&consumer.agreement, ""))
+        } else {
+            Agreement::new(&consumer.agreement, &consumer.agreement_text)
+        };
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let principal = Principal {
             consumer: consumer.name,
             org_type: consumer.org_type,
-            agreement: consumer.agreement,
             scope: consumer.scope,
             on_behalf_of,
+            agreement,
         };
-        Ok(Self { principal, purpose })
+        Ok(Self {
+            principal,
+            purpose,
+            break_glass,
+            request_id,
+        })
     }
 }
 
 impl Caller {
+    /// The authorizer's decision, with the glass broken if the request says so.
+    pub fn decide(&self, state: &AppState, action: Action, resource: &Resource) -> Decision {
+        state.authorizer.decide(&Request {
+            principal: &self.principal,
+            action,
+            resource,
+            purpose: self.purpose,
+            break_glass: self.break_glass.is_some(),
+        })
+    }
+
     /// Asks the authorizer; hidden resources answer 404, denied ones 403.
     pub fn authorize(
         &self,
@@ -142,13 +194,7 @@ impl Caller {
         action: Action,
         resource: &Resource,
     ) -> Result<(), ApiError> {
-        let request = Request {
-            principal: &self.principal,
-            action,
-            resource,
-            purpose: self.purpose,
-        };
-        match state.authorizer.decide(&request) {
+        match self.decide(state, action, resource) {
             Decision::Permit { .. } => Ok(()),
             Decision::Hidden { .. } => Err(match resource {
                 Resource::Person { .. } => ApiError::not_found_person(),
@@ -156,11 +202,6 @@ impl Caller {
             }),
             Decision::Deny { reason, .. } => Err(ApiError::Forbidden(reason)),
         }
-    }
-
-    /// Whether a person is visible at all (for filtering search results).
-    pub fn can_see(&self, state: &AppState, action: Action, resource: &Resource) -> bool {
-        self.authorize(state, action, resource).is_ok()
     }
 }
 

@@ -1,6 +1,8 @@
 //! Server configuration.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default embedded database: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gatehouse.db";
@@ -15,6 +17,32 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// The most items one prison-feed request may carry.
     pub max_batch_items: usize,
+    /// Write a disclosure record for every request that touches a person.
+    /// Only a benchmark's baseline turns this off.
+    pub audit: bool,
+    /// The Ed25519 key that signs audit checkpoints: a file, created if absent.
+    /// `None`: beside a SQLite database (`<file>.audit-key`), else `gatehouse-audit.key`.
+    pub audit_key: Option<PathBuf>,
+    /// Sign a checkpoint every this many records…
+    pub checkpoint_every_records: i64,
+    /// …or this often, when records have been added.
+    pub checkpoint_every: Duration,
+}
+
+impl ServerConfig {
+    /// Where the audit signing key is kept.
+    pub fn audit_key_path(&self) -> PathBuf {
+        if let Some(p) = &self.audit_key {
+            return p.clone();
+        }
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) if !path.contains(":memory:") => PathBuf::from(format!(
+                "{}.audit-key",
+                path.split('?').next().unwrap_or(path)
+            )),
+            _ => PathBuf::from("gatehouse-audit.key"),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -24,6 +52,10 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             body_limit: 8 * 1024 * 1024,
             max_batch_items: 10_000,
+            audit: true,
+            audit_key: None,
+            checkpoint_every_records: 1000,
+            checkpoint_every: Duration::from_secs(60),
         }
     }
 }

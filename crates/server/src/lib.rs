@@ -5,11 +5,15 @@
 //! - [`startup`]: build (connect, migrate, seed, bind) and run with graceful shutdown.
 //! - [`state`]: the shared application state handed to handlers.
 //! - [`error`]: [`ApiError`](error::ApiError), every failure as an RFC 9457 problem; internal causes logged, never shown.
+//! - [`access`]: decide, record the disclosure, answer: the one path to a person's data.
+//! - [`audit`]: disclosure records, group-commit writer, signed checkpoints.
 //! - [`auth`]: API keys (generation, hashing) and the authenticated [`Caller`](auth::Caller) extractor.
 //! - [`extract`]: path, query and body extractors whose rejections are problems, not plain text.
 //! - [`telemetry`]: logging without personal data, Prometheus metrics, request ids.
 //! - [`http`]: the routes: `/v1` REST, health, metrics, OpenAPI and its docs page.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;

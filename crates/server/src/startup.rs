@@ -8,7 +8,7 @@ use crate::http;
 use crate::state::AppState;
 use crate::telemetry;
 use gatehouse_domain::Establishment;
-use gatehouse_policy::TemplateAuthorizer;
+use gatehouse_policy::CedarAuthorizer;
 use gatehouse_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,9 +44,21 @@ impl Application {
             .map(|e| (e.code.as_str().to_owned(), e.name))
             .collect();
         let listener = TcpListener::bind(config.listen).await?;
+        let signer = crate::audit::checkpoints::load_or_create_key(&config.audit_key_path())?;
+        let checkpoints = Arc::new(crate::audit::checkpoints::Checkpointer::new(
+            signer,
+            store.clone(),
+            config.checkpoint_every_records,
+            config.checkpoint_every,
+        ));
+        let audit = config
+            .audit
+            .then(|| crate::audit::AuditWriter::spawn(store.clone()));
         let state = AppState {
+            audit,
+            checkpoints,
             store,
-            authorizer: Arc::new(TemplateAuthorizer),
+            authorizer: Arc::new(CedarAuthorizer::new()),
             metrics: telemetry::metrics_handle(),
             max_batch_items: config.max_batch_items,
             establishment_names: Arc::new(names),

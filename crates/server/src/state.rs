@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The disclosure audit writer; `None` only when auditing is switched off for a benchmark baseline.
+    pub audit: Option<crate::audit::AuditWriter>,
+    /// The signed-checkpoint service.
+    pub checkpoints: Arc<crate::audit::checkpoints::Checkpointer>,
     pub store: Arc<dyn Store>,
     pub authorizer: Arc<dyn Authorizer>,
     pub metrics: PrometheusHandle,

@@ -18,6 +18,7 @@
 //! - [`engine`]: the two engines and their shared query code.
 //! - [`testing`]: fresh isolated databases on both engines, for tests and benchmarks.
 
+mod audit_link;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -121,6 +122,46 @@ pub trait Store: Send + Sync + 'static {
     async fn identity_links(&self, prison_number: &PrisonNumber)
     -> Result<Vec<IdentityLinkRecord>>;
     async fn outbox_after(&self, after_seq: i64, limit: i64) -> Result<Vec<OutboxEvent>>;
+
+    /// Replaces a consumer's agreement (already validated by the caller); false if there is no active consumer of that name.
+    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str) -> Result<bool>;
+
+    // The disclosure audit.
+    /// Appends records in one transaction, extending the hash chain and Merkle frontier; returns their sequence numbers.
+    async fn append_audit(&self, records: &[NewDisclosure]) -> Result<Vec<i64>>;
+    async fn audit_head(&self) -> Result<AuditHead>;
+    /// Rows with `seq > after`, in sequence order (storage order as read).
+    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    async fn audit_row(&self, seq: i64) -> Result<Option<AuditRow>>;
+    /// A person's disclosure records, newest first.
+    async fn audit_for_person(
+        &self,
+        prison_number: &PrisonNumber,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRow>>;
+    /// The leaf hashes (hex) of records 1..=size, in order.
+    async fn audit_leaf_hashes(&self, size: i64) -> Result<Vec<String>>;
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()>;
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>>;
+
+    // Break-glass.
+    /// Joins the open grant for this consumer, staff user and person, or opens a new one lasting `window`.
+    async fn break_glass_use(
+        &self,
+        consumer: &str,
+        staff_user: &str,
+        prison_number: &str,
+        reason: &str,
+        window: chrono::Duration,
+    ) -> Result<BreakGlassRecord>;
+    async fn break_glass_list(&self, status: Option<&str>) -> Result<Vec<BreakGlassRecord>>;
+    async fn break_glass_review(
+        &self,
+        id: &str,
+        reviewer: &str,
+        outcome: &str,
+        note: Option<&str>,
+    ) -> Result<BreakGlassRecord>;
 
     /// Row counts of every table that holds person data: tests use it to
     /// prove that refused input left the store unchanged.

@@ -113,8 +113,11 @@ pub struct Consumer {
     pub id: String,
     pub name: String,
     pub org_type: OrgType,
-    /// The agreement (template name) that decides what it may do.
+    /// The agreement's name: the template it came from, or `custom`.
     pub agreement: String,
+    /// The agreement's Cedar text (empty for a consumer registered before
+    /// agreements were held: the template of the same name applies).
+    pub agreement_text: String,
     pub scope: Scope,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -125,6 +128,7 @@ pub struct NewConsumer {
     pub name: String,
     pub org_type: OrgType,
     pub agreement: String,
+    pub agreement_text: String,
     pub scope: Scope,
 }
 
@@ -253,4 +257,66 @@ pub struct TableCounts {
     pub outbox: i64,
     pub consumers: i64,
     pub api_keys: i64,
+}
+
+/// A disclosure record to append to the audit log: its canonical JSON, and
+/// the person and consumer it concerns (kept beside it for queries).
+#[derive(Debug, Clone)]
+pub struct NewDisclosure {
+    pub prison_number: Option<String>,
+    pub consumer: String,
+    pub content: String,
+}
+
+/// A stored audit-log row, exactly as held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub prison_number: Option<String>,
+    pub consumer: String,
+    pub content: String,
+    /// Hex RFC 6962 leaf hash of `content`.
+    pub leaf_hash: String,
+    /// Hex hash chain up to and including this record.
+    pub chain: String,
+}
+
+/// The head of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub size: i64,
+    pub chain: String,
+    /// The Merkle frontier (hex subtree roots, largest first).
+    pub frontier: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: i64,
+    pub root: String,
+    /// The signed checkpoint note.
+    pub signed: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A break-glass grant: opened by the first emergency access to a person by
+/// a named staff user, joined by later ones until it expires, then reviewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassRecord {
+    pub id: String,
+    pub consumer: String,
+    pub staff_user: String,
+    pub prison_number: String,
+    pub reason: String,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub uses: i64,
+    /// `unreviewed` or `reviewed`.
+    pub status: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// `appropriate`, `inappropriate` or `needs-follow-up`.
+    pub outcome: Option<String>,
+    pub note: Option<String>,
 }

@@ -17,13 +17,16 @@ use crate::state::AppState;
         title = "Gatehouse",
         description = "The safety-information exchange between a prison system and the healthcare systems that treat prisoners. \
             Every call needs `Authorization: Bearer <key>`; optional `Gatehouse-On-Behalf-Of` (the staff user) and \
-            `Gatehouse-Purpose` (direct-care, safety, emergency, governance, operations). Errors are RFC 9457 problems."
+            `Gatehouse-Purpose` (direct-care, safety, emergency, governance, operations); in an emergency, where the agreement allows it, \
+            `Gatehouse-Break-Glass: <reason>` with the staff user named. Every request that touches a person is recorded in a \
+            tamper-evident disclosure audit. Errors are RFC 9457 problems."
     ),
     paths(
         health::live, health::ready, health::metrics,
         v1::people::get_person, v1::people::search, v1::people::movements, v1::people::alerts, v1::people::planned_movements,
         v1::feed::post_events,
         v1::establishments::list, v1::establishments::people,
+        v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::break_glass_queue, v1::audit::review_break_glass,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&ApiKeyAuth),
@@ -31,6 +34,7 @@ use crate::state::AppState;
         (name = "people", description = "The shared record: people, custody, movements, alerts, planned movements"),
         (name = "prison feed", description = "How the prison system writes to Gatehouse"),
         (name = "reference data", description = "Establishments"),
+        (name = "governance", description = "Who saw a record, break-glass review, audit checkpoints and proofs"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -12,6 +12,7 @@ const ENGINE: crate::EngineKind = crate::EngineKind::Postgres;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1 FOR UPDATE";
+const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1 FOR UPDATE";
 
 fn now() -> chrono::DateTime<chrono::Utc> {
     // PostgreSQL keeps microseconds: round here so a value read back equals the value written.

@@ -160,6 +160,7 @@ fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
         name: col(row, "name")?,
         org_type: parsed("org_type", OrgType::parse(&org))?,
         agreement: col(row, "agreement")?,
+        agreement_text: col(row, "agreement_text")?,
         scope,
         created_at: col(row, "created_at")?,
         revoked_at: col(row, "revoked_at")?,
@@ -202,13 +203,17 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
     let scope = serde_json::to_string(&new.scope.to_codes()).expect("codes serialise");
-    sqlx::query("INSERT INTO consumers (id, name, org_type, agreement, establishments, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    sqlx::query(
+        "INSERT INTO consumers (id, name, org_type, agreement, agreement_text, agreement_updated_at, establishments, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+    )
         .bind(&id)
         .bind(&new.name)
         .bind(new.org_type.as_str())
         .bind(&new.agreement)
-        .bind(&scope)
+        .bind(&new.agreement_text)
         .bind(now)
+        .bind(&scope)
         .execute(&mut *tx)
         .await?;
     insert_key(&mut tx, &id, key, now).await?;
@@ -218,6 +223,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
         name: new.name.clone(),
         org_type: new.org_type,
         agreement: new.agreement.clone(),
+        agreement_text: new.agreement_text.clone(),
         scope: new.scope.clone(),
         created_at: now,
         revoked_at: None,
@@ -1042,6 +1048,217 @@ const PEOPLE_BY_NHS: &str =
 const PEOPLE_BY_NAME: &str = "SELECT * FROM people WHERE family_name_key = $1 AND date_of_birth = $2 ORDER BY prison_number LIMIT 50";
 const PEOPLE_AT: &str = "SELECT * FROM people WHERE establishment = $1 AND prison_number > $2 ORDER BY prison_number LIMIT $3";
 
+// ---------------------------------------------------------------- governance
+
+async fn set_agreement(pool: &sqlx::Pool<Db>, consumer: &str, agreement: &str, text: &str) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query("UPDATE consumers SET agreement = $1, agreement_text = $2, agreement_updated_at = $3 WHERE name = $4 AND revoked_at IS NULL")
+        .bind(agreement)
+        .bind(text)
+        .bind(now())
+        .bind(consumer)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(done == 1)
+}
+
+fn audit_row_from(row: &DbRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: col(row, "seq")?,
+        recorded_at: col(row, "recorded_at")?,
+        prison_number: col(row, "prison_number")?,
+        consumer: col(row, "consumer")?,
+        content: col(row, "content")?,
+        leaf_hash: col(row, "leaf_hash")?,
+        chain: col(row, "chain")?,
+    })
+}
+
+fn head_from(row: &DbRow) -> Result<AuditHead> {
+    let frontier: String = col(row, "frontier")?;
+    Ok(AuditHead { size: col(row, "size")?, chain: col(row, "chain")?, frontier: parsed("audit_head.frontier", serde_json::from_str(&frontier))? })
+}
+
+async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure]) -> Result<Vec<i64>> {
+    if records.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut tx = begin_write(pool).await?;
+    // The head row is the append lock: every instance appends in one order.
+    let head = head_from(&sqlx::query(LOCK_AUDIT_HEAD).fetch_one(&mut *tx).await?)?;
+    let mut log = crate::audit_link::Appender::resume(&head).map_err(StoreError::corrupt)?;
+    let at = now();
+    let mut seqs = Vec::with_capacity(records.len());
+    for r in records {
+        let (seq, leaf, chain) = log.append(r.content.as_bytes());
+        sqlx::query("INSERT INTO audit_log (seq, recorded_at, prison_number, consumer, content, leaf_hash, chain) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(seq)
+            .bind(at)
+            .bind(&r.prison_number)
+            .bind(&r.consumer)
+            .bind(&r.content)
+            .bind(&leaf)
+            .bind(&chain)
+            .execute(&mut *tx)
+            .await?;
+        seqs.push(seq);
+    }
+    let next = log.head();
+    sqlx::query("UPDATE audit_head SET size = $1, chain = $2, frontier = $3 WHERE id = 1")
+        .bind(next.size)
+        .bind(&next.chain)
+        .bind(serde_json::to_string(&next.frontier).expect("hex strings serialise"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(seqs)
+}
+
+async fn audit_head(pool: &sqlx::Pool<Db>) -> Result<AuditHead> {
+    head_from(&sqlx::query("SELECT * FROM audit_head WHERE id = 1").fetch_one(pool).await?)
+}
+
+async fn audit_rows(pool: &sqlx::Pool<Db>, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2").bind(after).bind(limit).fetch_all(pool).await?;
+    rows.iter().map(audit_row_from).collect()
+}
+
+async fn audit_row(pool: &sqlx::Pool<Db>, seq: i64) -> Result<Option<AuditRow>> {
+    let row = sqlx::query("SELECT * FROM audit_log WHERE seq = $1").bind(seq).fetch_optional(pool).await?;
+    row.as_ref().map(audit_row_from).transpose()
+}
+
+async fn audit_for_person(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, page: &PageRequest) -> Result<Page<AuditRow>> {
+    let before = page.after.as_ref().map(|c| c.seq).unwrap_or(i64::MAX);
+    let rows = sqlx::query("SELECT * FROM audit_log WHERE prison_number = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3")
+        .bind(pn.as_str())
+        .bind(before)
+        .bind(page.limit + 1)
+        .fetch_all(pool)
+        .await?;
+    let items = rows.iter().map(audit_row_from).collect::<Result<Vec<_>>>()?;
+    Ok(page_of(items, page.limit, |r| Cursor { key: String::new(), seq: r.seq }))
+}
+
+async fn audit_leaf_hashes(pool: &sqlx::Pool<Db>, size: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT leaf_hash FROM audit_log WHERE seq <= $1 ORDER BY seq").bind(size).fetch_all(pool).await?;
+    rows.iter().map(|r| col(r, "leaf_hash")).collect()
+}
+
+async fn save_checkpoint(pool: &sqlx::Pool<Db>, c: &StoredCheckpoint) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query("INSERT INTO audit_checkpoints (size, root, signed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING")
+        .bind(c.size)
+        .bind(&c.root)
+        .bind(&c.signed)
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn checkpoints(pool: &sqlx::Pool<Db>) -> Result<Vec<StoredCheckpoint>> {
+    let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size").fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| Ok(StoredCheckpoint { size: col(r, "size")?, root: col(r, "root")?, signed: col(r, "signed")?, created_at: col(r, "created_at")? }))
+        .collect()
+}
+
+fn break_glass_from(row: &DbRow) -> Result<BreakGlassRecord> {
+    Ok(BreakGlassRecord {
+        id: col(row, "id")?,
+        consumer: col(row, "consumer")?,
+        staff_user: col(row, "staff_user")?,
+        prison_number: col(row, "prison_number")?,
+        reason: col(row, "reason")?,
+        started_at: col(row, "started_at")?,
+        expires_at: col(row, "expires_at")?,
+        uses: col(row, "uses")?,
+        status: col(row, "status")?,
+        reviewed_by: col(row, "reviewed_by")?,
+        reviewed_at: col(row, "reviewed_at")?,
+        outcome: col(row, "outcome")?,
+        note: col(row, "note")?,
+    })
+}
+
+async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration) -> Result<BreakGlassRecord> {
+    let mut tx = begin_write(pool).await?;
+    let at = now();
+    let open = sqlx::query(
+        "SELECT * FROM break_glass WHERE consumer = $1 AND staff_user = $2 AND prison_number = $3 AND expires_at > $4 ORDER BY started_at DESC LIMIT 1",
+    )
+    .bind(consumer)
+    .bind(staff)
+    .bind(pn)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = match open {
+        Some(row) => {
+            let id: String = col(&row, "id")?;
+            sqlx::query("UPDATE break_glass SET uses = uses + 1 WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+            id
+        }
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO break_glass (id, consumer, staff_user, prison_number, reason, started_at, expires_at, uses, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&id)
+            .bind(consumer)
+            .bind(staff)
+            .bind(pn)
+            .bind(reason)
+            .bind(at)
+            .bind(at + window)
+            .bind(1i64)
+            .bind("unreviewed")
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    break_glass_from(&row)
+}
+
+async fn break_glass_list(pool: &sqlx::Pool<Db>, status: Option<&str>) -> Result<Vec<BreakGlassRecord>> {
+    let rows = sqlx::query("SELECT * FROM break_glass WHERE (status = $1 OR $2) ORDER BY started_at DESC LIMIT 500")
+        .bind(status.unwrap_or(""))
+        .bind(status.is_none())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(break_glass_from).collect()
+}
+
+async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, outcome: &str, note: Option<&str>) -> Result<BreakGlassRecord> {
+    let mut tx = begin_write(pool).await?;
+    let Some(row) = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? else {
+        return Err(StoreError::NotFound("no break-glass use with this id".into()));
+    };
+    if col::<String>(&row, "status")? == "reviewed" {
+        return Err(StoreError::Conflict("this break-glass use has already been reviewed".into()));
+    }
+    sqlx::query("UPDATE break_glass SET status = $1, reviewed_by = $2, reviewed_at = $3, outcome = $4, note = $5 WHERE id = $6")
+        .bind("reviewed")
+        .bind(reviewer)
+        .bind(now())
+        .bind(outcome)
+        .bind(note)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    break_glass_from(&row)
+}
+
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
@@ -1107,6 +1324,42 @@ impl crate::Store for EngineStore {
     }
     async fn outbox_after(&self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>> {
         outbox_after(&self.reader, after, limit).await
+    }
+    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str) -> Result<bool> {
+        set_agreement(&self.writer, consumer, agreement, text).await
+    }
+    async fn append_audit(&self, records: &[NewDisclosure]) -> Result<Vec<i64>> {
+        append_audit(&self.writer, records).await
+    }
+    async fn audit_head(&self) -> Result<AuditHead> {
+        audit_head(&self.reader).await
+    }
+    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        audit_rows(&self.reader, after, limit).await
+    }
+    async fn audit_row(&self, seq: i64) -> Result<Option<AuditRow>> {
+        audit_row(&self.reader, seq).await
+    }
+    async fn audit_for_person(&self, pn: &PrisonNumber, page: &PageRequest) -> Result<Page<AuditRow>> {
+        audit_for_person(&self.reader, pn, page).await
+    }
+    async fn audit_leaf_hashes(&self, size: i64) -> Result<Vec<String>> {
+        audit_leaf_hashes(&self.reader, size).await
+    }
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()> {
+        save_checkpoint(&self.writer, checkpoint).await
+    }
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+        checkpoints(&self.reader).await
+    }
+    async fn break_glass_use(&self, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration) -> Result<BreakGlassRecord> {
+        break_glass_use(&self.writer, consumer, staff, pn, reason, window).await
+    }
+    async fn break_glass_list(&self, status: Option<&str>) -> Result<Vec<BreakGlassRecord>> {
+        break_glass_list(&self.reader, status).await
+    }
+    async fn break_glass_review(&self, id: &str, reviewer: &str, outcome: &str, note: Option<&str>) -> Result<BreakGlassRecord> {
+        break_glass_review(&self.writer, id, reviewer, outcome, note).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await

@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// The single writer serialises all writes, so a plain read inside the write
 /// transaction is already exclusive.
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1";
+const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1";
 
 const READERS: u32 = 4;
 

@@ -1,7 +1,9 @@
 //! Establishments and who is held there.
 
 use super::paging::{PageParams, page_view};
+use super::people::person_view;
 use super::views::{PageView, PersonView};
+use crate::access::{disclose, person_resource};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
@@ -18,7 +20,11 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Establishment>>, ApiError> {
-    caller.authorize(&state, Action::ReadReferenceData, &Resource::ReferenceData)?;
+    caller.authorize(
+        &state,
+        Action::ReadReferenceData,
+        &Resource::System("reference-data"),
+    )?;
     Ok(Json(state.store.list_establishments().await?))
 }
 
@@ -35,9 +41,7 @@ pub async fn people(
 ) -> Result<Json<PageView<PersonView>>, ApiError> {
     let code = EstablishmentCode::parse(&code).map_err(ApiError::bad_field)?;
     let request = page.to_request()?;
-    let here = Resource::Person {
-        establishment: Some(code.clone()),
-    };
+    let here = Resource::person(Some(code.clone()));
     caller
         .authorize(&state, Action::ReadPerson, &here)
         .map_err(|e| match e {
@@ -51,12 +55,25 @@ pub async fn people(
             "no establishment with this code is visible to you".into(),
         ));
     }
-    let may_see_identity = caller.can_see(&state, Action::ReadIdentity, &here);
     let found = state.store.people_at(&code, &request).await?;
+    for p in &found.items {
+        let decision = caller.decide(&state, Action::ReadPerson, &person_resource(p));
+        let (_, fields) = person_view(&state, &caller, p);
+        disclose(
+            &state,
+            &caller,
+            p,
+            "establishment-roll",
+            Action::ReadPerson,
+            fields,
+            &decision,
+        )
+        .await?;
+    }
     let base = format!("/v1/establishments/{}/people", code.as_str());
     Ok(Json(page_view(
         found,
-        |p| PersonView::build(p, may_see_identity, |c| state.establishment_name(c)),
+        |p| person_view(&state, &caller, p).0,
         &base,
         request.limit,
     )))

@@ -142,7 +142,16 @@ pub async fn post_events(
     ApiQuery(params): ApiQuery<FeedParams>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    caller.authorize(&state, Action::WriteFeed, &Resource::Feed)?;
+    let decision = caller.decide(&state, Action::WriteFeed, &Resource::System("feed"));
+    match &decision {
+        gatehouse_policy::Decision::Permit { .. } => {}
+        gatehouse_policy::Decision::Hidden { .. } => {
+            return Err(ApiError::NotFound("not found".into()));
+        }
+        gatehouse_policy::Decision::Deny { reason, .. } => {
+            return Err(ApiError::Forbidden(reason.clone()));
+        }
+    }
     let mode = if params.atomic.unwrap_or(false) {
         BatchMode::Atomic
     } else {
@@ -164,6 +173,7 @@ pub async fn post_events(
         Shape::Many(values) => {
             let entries = values.into_iter().map(|v| to_entry(v, now)).collect();
             let items = state.store.apply_feed(entries, mode, &source).await?;
+            record_writes(&state, &caller, &decision, &items).await?;
             let rejected = items
                 .iter()
                 .filter(|o| o.status == ItemStatus::Rejected)
@@ -227,4 +237,38 @@ fn single_answer(outcome: ItemOutcome) -> Result<Response, ApiError> {
         StatusCode::OK
     };
     Ok((status, Json(outcome)).into_response())
+}
+
+/// Every stored item wrote person data: each is a disclosure record, appended together.
+async fn record_writes(
+    state: &AppState,
+    caller: &Caller,
+    decision: &gatehouse_policy::Decision,
+    outcomes: &[ItemOutcome],
+) -> Result<(), ApiError> {
+    let writes = outcomes.iter().filter(|o| {
+        matches!(
+            o.status,
+            ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged
+        )
+    });
+    let pending = writes.filter_map(|o| {
+        let pn = gatehouse_domain::PrisonNumber::parse(o.prison_number.as_deref()?).ok()?;
+        let fields = vec![o.event_type.clone().unwrap_or_default()];
+        Some(async move {
+            crate::access::record(
+                state,
+                caller,
+                &pn,
+                "prison-event",
+                Action::WriteFeed,
+                fields,
+                decision,
+                None,
+            )
+            .await
+        })
+    });
+    futures::future::try_join_all(pending).await?;
+    Ok(())
 }

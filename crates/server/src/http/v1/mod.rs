@@ -1,5 +1,6 @@
 //! `/v1`: the REST API. Every route needs an API key.
 
+pub mod audit;
 pub mod establishments;
 pub mod feed;
 pub mod paging;
@@ -23,4 +24,15 @@ pub fn routes() -> Router<AppState> {
         .route("/prison-events", post(feed::post_events))
         .route("/establishments", get(establishments::list))
         .route("/establishments/{code}/people", get(establishments::people))
+        .route(
+            "/people/{prisonNumber}/disclosures",
+            get(audit::person_disclosures),
+        )
+        .route("/audit/checkpoint", get(audit::checkpoint))
+        .route("/audit/proof/{record}", get(audit::proof))
+        .route("/audit/break-glass", get(audit::break_glass_queue))
+        .route(
+            "/audit/break-glass/{id}/review",
+            post(audit::review_break_glass),
+        )
 }

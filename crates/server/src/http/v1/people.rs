@@ -2,6 +2,7 @@
 
 use super::paging::{PageParams, page_view};
 use super::views::{AlertView, MovementView, PageView, PersonView, PlannedMovementView};
+use crate::access::{View, disclose, person_access, person_resource};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
@@ -15,32 +16,40 @@ use gatehouse_store::PersonRecord;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Loads a person the caller may act on; absent and out-of-scope both answer 404.
-pub(crate) async fn visible_person(
+const PERSON_FIELDS: &[&str] = &[
+    "prisonNumber",
+    "name",
+    "dateOfBirth",
+    "custody",
+    "identityStatus",
+];
+const PERSON_FIELDS_WITH_NHS: &[&str] = &[
+    "prisonNumber",
+    "name",
+    "dateOfBirth",
+    "custody",
+    "identityStatus",
+    "nhsNumber",
+];
+
+/// The person view the caller may have, and the fields it discloses.
+pub(crate) fn person_view(
     state: &AppState,
     caller: &Caller,
-    raw: &str,
-    action: Action,
-) -> Result<PersonRecord, ApiError> {
-    let pn = PrisonNumber::parse(raw).map_err(ApiError::bad_field)?;
-    let person = state
-        .store
-        .person(&pn)
-        .await?
-        .ok_or_else(ApiError::not_found_person)?;
-    caller.authorize(state, action, &person_resource(&person))?;
-    Ok(person)
-}
-
-pub(crate) fn person_resource(p: &PersonRecord) -> Resource {
-    Resource::Person {
-        establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
-    }
-}
-
-fn view(state: &AppState, caller: &Caller, p: &PersonRecord) -> PersonView {
-    let may_see_identity = caller.can_see(state, Action::ReadIdentity, &person_resource(p));
-    PersonView::build(p, may_see_identity, |code| state.establishment_name(code))
+    p: &PersonRecord,
+) -> (PersonView, &'static [&'static str]) {
+    let may_see_identity = caller
+        .decide(state, Action::ReadIdentity, &person_resource(p))
+        .is_permit();
+    let fields = if may_see_identity && p.nhs_link.is_some() {
+        PERSON_FIELDS_WITH_NHS
+    } else {
+        PERSON_FIELDS
+    };
+    (
+        PersonView::build(p, may_see_identity, |code| state.establishment_name(code)),
+        fields,
+    )
 }
 
 /// One person: identity, custody status and location, with what is missing said in words.
@@ -53,8 +62,22 @@ pub async fn get_person(
     caller: Caller,
     ApiPath(pn): ApiPath<String>,
 ) -> Result<Json<PersonView>, ApiError> {
-    let p = visible_person(&state, &caller, &pn, Action::ReadPerson).await?;
-    Ok(Json(view(&state, &caller, &p)))
+    let pn_parsed = PrisonNumber::parse(&pn).map_err(ApiError::bad_field)?;
+    let person = state
+        .store
+        .person(&pn_parsed)
+        .await?
+        .ok_or_else(ApiError::not_found_person)?;
+    let (_, fields) = person_view(&state, &caller, &person);
+    let access = person_access(
+        &state,
+        &caller,
+        &pn,
+        Action::ReadPerson,
+        View::new("person", fields),
+    )
+    .await?;
+    Ok(Json(person_view(&state, &caller, &access.person).0))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,7 +101,11 @@ pub async fn search(
     caller: Caller,
     ApiQuery(q): ApiQuery<SearchParams>,
 ) -> Result<Json<PageView<PersonView>>, ApiError> {
-    caller.authorize(&state, Action::SearchPeople, &Resource::ReferenceData)?;
+    caller.authorize(
+        &state,
+        Action::SearchPeople,
+        &Resource::System("reference-data"),
+    )?;
     let found = match (q.nhs_number, q.name, q.birth_date) {
         (Some(nhs), None, None) => {
             let nhs = NhsNumber::parse(&nhs).map_err(ApiError::bad_field)?;
@@ -109,11 +136,27 @@ pub async fn search(
             });
         }
     };
-    let items = found
-        .iter()
-        .filter(|p| caller.can_see(&state, Action::ReadPerson, &person_resource(p)))
-        .map(|p| view(&state, &caller, p))
-        .collect();
+    let mut items = Vec::new();
+    for p in &found {
+        let decision = caller.decide(&state, Action::ReadPerson, &person_resource(p));
+        if matches!(decision, gatehouse_policy::Decision::Hidden { .. }) {
+            continue; // Out of scope: not listed, as if absent.
+        }
+        let (view, fields) = person_view(&state, &caller, p);
+        disclose(
+            &state,
+            &caller,
+            p,
+            "search-result",
+            Action::ReadPerson,
+            fields,
+            &decision,
+        )
+        .await?;
+        if decision.is_permit() {
+            items.push(view);
+        }
+    }
     Ok(Json(PageView {
         items,
         next_cursor: None,
@@ -133,7 +176,15 @@ pub async fn movements(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<PageView<MovementView>>, ApiError> {
     let request = page.to_request()?;
-    let p = visible_person(&state, &caller, &pn, Action::ReadMovements).await?;
+    let p = person_access(
+        &state,
+        &caller,
+        &pn,
+        Action::ReadMovements,
+        View::new("movements", &["movements"]),
+    )
+    .await?
+    .person;
     let found = state.store.movements(&p.prison_number, &request).await?;
     Ok(Json(page_view(
         found,
@@ -179,7 +230,15 @@ pub async fn alerts(
         limit: q.limit,
     }
     .to_request()?;
-    let p = visible_person(&state, &caller, &pn, Action::ReadAlerts).await?;
+    let p = person_access(
+        &state,
+        &caller,
+        &pn,
+        Action::ReadAlerts,
+        View::new("alerts", &["alerts"]),
+    )
+    .await?
+    .person;
     let found = state
         .store
         .alerts(&p.prison_number, active_only, &request)
@@ -225,7 +284,15 @@ pub async fn planned_movements(
             )));
         }
     };
-    let p = visible_person(&state, &caller, &pn, Action::ReadPlannedMovements).await?;
+    let p = person_access(
+        &state,
+        &caller,
+        &pn,
+        Action::ReadPlannedMovements,
+        View::new("planned-movements", &["plannedMovements"]),
+    )
+    .await?
+    .person;
     let items = state
         .store
         .planned_movements(&p.prison_number, include_closed)

@@ -1,0 +1,208 @@
+//! Access to a person: decide, record the disclosure, then answer.
+//!
+//! Every handler that touches a person goes through [`person_access`] (one
+//! person) or [`disclose`] (a person listed in search results, a roll, a feed
+//! write), so no read or write of person data escapes the audit, and every
+//! decision, permit or not, is recorded with the policies that made it.
+
+use crate::audit::{Disclosure, lawful_basis};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use gatehouse_domain::PrisonNumber;
+use gatehouse_policy::{Action, Decision, Resource};
+use gatehouse_store::{NewDisclosure, PersonRecord};
+
+/// How long a break-glass grant lasts before a new reason (and a new review) is needed.
+pub const BREAK_GLASS_WINDOW: chrono::Duration = chrono::Duration::minutes(60);
+
+/// What a request reads or writes about a person, for the record.
+pub struct View<'a> {
+    pub resource: &'a str,
+    pub fields: Vec<String>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(resource: &'a str, fields: &[&str]) -> Self {
+        Self {
+            resource,
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+}
+
+pub fn person_resource(p: &PersonRecord) -> Resource {
+    Resource::Person {
+        establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
+        custody: p.custody.as_ref().map(|c| c.status),
+    }
+}
+
+/// The break-glass grant a permitted request used, if it needed one.
+pub struct Access {
+    pub person: PersonRecord,
+    pub decision: Decision,
+    pub break_glass_id: Option<String>,
+}
+
+/// Loads a person the caller may act on and records the disclosure.
+/// Absent and hidden both answer 404; denied answers 403; either way an
+/// existing person's record of the attempt is written first.
+pub async fn person_access(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    action: Action,
+    view: View<'_>,
+) -> Result<Access, ApiError> {
+    let pn = PrisonNumber::parse(raw).map_err(ApiError::bad_field)?;
+    let person = state
+        .store
+        .person(&pn)
+        .await?
+        .ok_or_else(ApiError::not_found_person)?;
+    let resource = person_resource(&person);
+    let decision = caller.decide(state, action, &resource);
+    let break_glass_id = if decision.is_permit() {
+        break_glass_grant(state, caller, &person, action, &resource).await?
+    } else {
+        None
+    };
+    let fields = if decision.is_permit() {
+        view.fields
+    } else {
+        vec![]
+    };
+    record(
+        state,
+        caller,
+        &person.prison_number,
+        view.resource,
+        action,
+        fields,
+        &decision,
+        break_glass_id.clone(),
+    )
+    .await?;
+    match &decision {
+        Decision::Permit { .. } => Ok(Access {
+            person,
+            decision,
+            break_glass_id,
+        }),
+        Decision::Hidden { .. } => Err(ApiError::not_found_person()),
+        Decision::Deny { reason, .. } => Err(ApiError::Forbidden(reason.clone())),
+    }
+}
+
+/// When the request broke the glass and needed to: checks the agreement allows
+/// break-glass at all, and opens or joins the grant that a governance lead reviews.
+async fn break_glass_grant(
+    state: &AppState,
+    caller: &Caller,
+    person: &PersonRecord,
+    action: Action,
+    resource: &Resource,
+) -> Result<Option<String>, ApiError> {
+    let Some(reason) = &caller.break_glass else {
+        return Ok(None);
+    };
+    let without = state.authorizer.decide(&gatehouse_policy::Request {
+        principal: &caller.principal,
+        action,
+        resource,
+        purpose: caller.purpose,
+        break_glass: false,
+    });
+    if without.is_permit() {
+        return Ok(None); // The glass was not needed: an ordinary permitted access.
+    }
+    caller.authorize(state, Action::BreakGlass, &Resource::System("break-glass"))?;
+    let staff = caller.principal.on_behalf_of.as_deref().ok_or_else(|| {
+        ApiError::Forbidden(
+            "break-glass needs the staff user named in Gatehouse-On-Behalf-Of".into(),
+        )
+    })?;
+    let grant = state
+        .store
+        .break_glass_use(
+            &caller.principal.consumer,
+            staff,
+            person.prison_number.as_str(),
+            reason,
+            BREAK_GLASS_WINDOW,
+        )
+        .await?;
+    metrics::counter!("gatehouse_break_glass_uses_total").increment(1);
+    Ok(Some(grant.id))
+}
+
+/// Records one disclosure and waits until it is durable.
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    state: &AppState,
+    caller: &Caller,
+    pn: &PrisonNumber,
+    resource: &str,
+    action: Action,
+    fields: Vec<String>,
+    decision: &Decision,
+    break_glass_id: Option<String>,
+) -> Result<(), ApiError> {
+    let Some(writer) = &state.audit else {
+        return Ok(());
+    };
+    let d = Disclosure {
+        v: 1,
+        at: chrono::Utc::now(),
+        request_id: caller.request_id.clone(),
+        consumer: caller.principal.consumer.clone(),
+        org_type: caller.principal.org_type.as_str().to_owned(),
+        staff_user: caller.principal.on_behalf_of.clone(),
+        prison_number: pn.as_str().to_owned(),
+        resource: resource.to_owned(),
+        action: action.as_str().to_owned(),
+        fields,
+        purpose: caller.purpose.as_str().to_owned(),
+        lawful_basis: lawful_basis::for_purpose(caller.purpose).to_owned(),
+        break_glass_reason: break_glass_id.as_ref().and(caller.break_glass.clone()),
+        break_glass_id,
+        decision: decision.as_str().to_owned(),
+        policies: decision.policies().to_vec(),
+    };
+    let new = NewDisclosure {
+        prison_number: Some(pn.as_str().to_owned()),
+        consumer: d.consumer.clone(),
+        content: d.canonical(),
+    };
+    writer.record(new).await.map_err(ApiError::Internal)?;
+    Ok(())
+}
+
+/// Records a disclosure of a person already decided on (lists and writes).
+pub async fn disclose(
+    state: &AppState,
+    caller: &Caller,
+    person: &PersonRecord,
+    resource: &str,
+    action: Action,
+    fields: &[&str],
+    decision: &Decision,
+) -> Result<(), ApiError> {
+    let fields = if decision.is_permit() {
+        fields.iter().map(|f| (*f).to_owned()).collect()
+    } else {
+        vec![]
+    };
+    record(
+        state,
+        caller,
+        &person.prison_number,
+        resource,
+        action,
+        fields,
+        decision,
+        None,
+    )
+    .await
+}
