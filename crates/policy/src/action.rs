@@ -99,10 +99,16 @@ impl Action {
 
     pub fn applies_to(self) -> Applies {
         match self {
-            Self::ReadNoticeInstruction | Self::ReadNoticeCondition | Self::ReadNoticeClinical => Applies::Notice,
-            Self::WriteFeed | Self::ReadReferenceData | Self::SearchPeople | Self::ReadAudit | Self::ReviewBreakGlass | Self::ReadEvents | Self::BreakGlass => {
-                Applies::System
+            Self::ReadNoticeInstruction | Self::ReadNoticeCondition | Self::ReadNoticeClinical => {
+                Applies::Notice
             }
+            Self::WriteFeed
+            | Self::ReadReferenceData
+            | Self::SearchPeople
+            | Self::ReadAudit
+            | Self::ReviewBreakGlass
+            | Self::ReadEvents
+            | Self::BreakGlass => Applies::System,
             _ => Applies::Person,
         }
     }

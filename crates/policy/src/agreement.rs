@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
 pub(crate) static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::from_cedarschema_str(include_str!("../agreements/schema.cedarschema")).expect("the shipped schema is valid").0
+    Schema::from_cedarschema_str(include_str!("../agreements/schema.cedarschema"))
+        .expect("the shipped schema is valid")
+        .0
 });
 
 pub const BASELINE: &str = include_str!("../agreements/baseline.cedar");
@@ -32,7 +34,11 @@ pub enum AgreementError {
 
 impl Agreement {
     pub fn new(name: &str, text: &str) -> Self {
-        Self { name: name.to_owned(), text: Arc::from(text), hash: hex::encode(Sha256::digest(text.as_bytes())) }
+        Self {
+            name: name.to_owned(),
+            text: Arc::from(text),
+            hash: hex::encode(Sha256::digest(text.as_bytes())),
+        }
     }
 
     /// The shipped template of this name.
@@ -45,16 +51,22 @@ impl Agreement {
     pub fn compile(&self) -> Result<PolicySet, AgreementError> {
         let mut set = PolicySet::new();
         for (prefix, text) in [("baseline", BASELINE), (self.name.as_str(), &*self.text)] {
-            let parsed = PolicySet::from_str(text).map_err(|e| AgreementError::Parse(format!("{e:?}")))?;
+            let parsed =
+                PolicySet::from_str(text).map_err(|e| AgreementError::Parse(format!("{e:?}")))?;
             for policy in parsed.policies() {
-                let id = policy.annotation("id").map(str::to_owned).unwrap_or_else(|| policy.id().to_string());
+                let id = policy
+                    .annotation("id")
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| policy.id().to_string());
                 let renamed = policy.new_id(cedar_policy::PolicyId::new(format!("{prefix}/{id}")));
-                set.add(renamed).map_err(|e| AgreementError::Parse(format!("{e}")))?;
+                set.add(renamed)
+                    .map_err(|e| AgreementError::Parse(format!("{e}")))?;
             }
         }
         let result = Validator::new(SCHEMA.clone()).validate(&set, ValidationMode::Strict);
         if !result.validation_passed() {
-            let messages: Vec<String> = result.validation_errors().map(|e| format!("{e}")).collect();
+            let messages: Vec<String> =
+                result.validation_errors().map(|e| format!("{e}")).collect();
             return Err(AgreementError::Invalid(messages.join("; ")));
         }
         Ok(set)
@@ -68,7 +80,9 @@ mod tests {
     #[test]
     fn every_template_validates() {
         for t in crate::templates::TEMPLATES {
-            Agreement::new(t.name, t.text).compile().unwrap_or_else(|e| panic!("{}: {e}", t.name));
+            Agreement::new(t.name, t.text)
+                .compile()
+                .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
     }
 
@@ -80,7 +94,12 @@ mod tests {
         assert!(e.to_string().contains("nonsense"), "{e}");
         let e = Agreement::new("custom", "permit (").compile().unwrap_err();
         assert!(matches!(e, AgreementError::Parse(_)), "{e}");
-        let e = Agreement::new("custom", r#"permit (principal, action == Gatehouse::Action::"fly", resource);"#).compile().unwrap_err();
+        let e = Agreement::new(
+            "custom",
+            r#"permit (principal, action == Gatehouse::Action::"fly", resource);"#,
+        )
+        .compile()
+        .unwrap_err();
         assert!(matches!(e, AgreementError::Invalid(_)), "{e}");
     }
 }

@@ -53,7 +53,10 @@ pub struct NoticeFacts {
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A person, by the establishment responsible for them (`None` if no movement is known yet).
-    Person { establishment: Option<EstablishmentCode>, custody: Option<CustodyStatus> },
+    Person {
+        establishment: Option<EstablishmentCode>,
+        custody: Option<CustodyStatus>,
+    },
     Notice(NoticeFacts),
     /// Gatehouse's own surfaces: `feed`, `reference-data`, `audit`, `events`.
     System(&'static str),
@@ -61,7 +64,10 @@ pub enum Resource {
 
 impl Resource {
     pub fn person(establishment: Option<EstablishmentCode>) -> Self {
-        Self::Person { establishment, custody: None }
+        Self::Person {
+            establishment,
+            custody: None,
+        }
     }
 }
 
@@ -78,10 +84,17 @@ pub struct Request<'a> {
 /// The answer, with the policies that gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Permit { policies: Vec<String> },
+    Permit {
+        policies: Vec<String>,
+    },
     /// The resource is outside what the consumer may see at all: answer as if it did not exist.
-    Hidden { policies: Vec<String> },
-    Deny { policies: Vec<String>, reason: String },
+    Hidden {
+        policies: Vec<String>,
+    },
+    Deny {
+        policies: Vec<String>,
+        reason: String,
+    },
 }
 
 impl Decision {
@@ -90,7 +103,9 @@ impl Decision {
     }
     pub fn policies(&self) -> &[String] {
         match self {
-            Self::Permit { policies } | Self::Hidden { policies } | Self::Deny { policies, .. } => policies,
+            Self::Permit { policies } | Self::Hidden { policies } | Self::Deny { policies, .. } => {
+                policies
+            }
         }
     }
     pub fn as_str(&self) -> &'static str {

@@ -36,16 +36,30 @@ fn no_prison_kind_template_has_a_permit_that_names_clinical_detail() {
             let names_clinical = match &scope {
                 ActionConstraint::Any => true,
                 ActionConstraint::Eq(a) => a.to_string().contains("read-notice-clinical"),
-                ActionConstraint::In(list) => list.iter().any(|a| a.to_string().contains("read-notice-clinical")),
+                ActionConstraint::In(list) => list
+                    .iter()
+                    .any(|a| a.to_string().contains("read-notice-clinical")),
             };
-            assert!(!names_clinical, "{}: policy {:?} may permit read-notice-clinical", t.name, p.annotation("id"));
+            assert!(
+                !names_clinical,
+                "{}: policy {:?} may permit read-notice-clinical",
+                t.name,
+                p.annotation("id")
+            );
         }
     }
 }
 
 fn subsets(items: &[&str]) -> Vec<Vec<String>> {
     (0..1u32 << items.len())
-        .map(|mask| items.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, s)| s.to_string()).collect())
+        .map(|mask| {
+            items
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, s)| s.to_string())
+                .collect()
+        })
         .collect()
 }
 
@@ -63,26 +77,47 @@ fn exhaustively_no_non_health_consumer_reads_clinical_detail() {
         for org in OrgType::ALL {
             for scope in &scopes {
                 for staff in [None, Some("nurse-1".to_string())] {
-                    let principal = Principal { consumer: "c".into(), org_type: org, scope: scope.clone(), on_behalf_of: staff.clone(), agreement: agreement.clone() };
+                    let principal = Principal {
+                        consumer: "c".into(),
+                        org_type: org,
+                        scope: scope.clone(),
+                        on_behalf_of: staff.clone(),
+                        agreement: agreement.clone(),
+                    };
                     for est in establishments {
                         for level in ["instruction-only", "with-condition", "other"] {
                             for consent in [false, true] {
                                 for audience in &audiences {
                                     let resource = Resource::Notice(NoticeFacts {
-                                        establishment: est.map(|e| EstablishmentCode::parse(e).unwrap()),
+                                        establishment: est
+                                            .map(|e| EstablishmentCode::parse(e).unwrap()),
                                         disclosure_level: level.into(),
                                         consent_recorded: consent,
                                         audience: audience.clone(),
                                     });
                                     for purpose in Purpose::ALL {
                                         for break_glass in [false, true] {
-                                            let d = authorizer.decide(&Request { principal: &principal, action: Action::ReadNoticeClinical, resource: &resource, purpose, break_glass });
+                                            let d = authorizer.decide(&Request {
+                                                principal: &principal,
+                                                action: Action::ReadNoticeClinical,
+                                                resource: &resource,
+                                                purpose,
+                                                break_glass,
+                                            });
                                             evaluated += 1;
                                             if org != OrgType::Health {
-                                                assert!(!d.is_permit(), "{} with org {org:?} permitted clinical detail: {d:?}", t.name);
+                                                assert!(
+                                                    !d.is_permit(),
+                                                    "{} with org {org:?} permitted clinical detail: {d:?}",
+                                                    t.name
+                                                );
                                             } else if d.is_permit() {
                                                 health_allowed += 1;
-                                                assert_eq!(t.org_type, OrgType::Health, "only the health template grants clinical detail, even to a health consumer");
+                                                assert_eq!(
+                                                    t.org_type,
+                                                    OrgType::Health,
+                                                    "only the health template grants clinical detail, even to a health consumer"
+                                                );
                                             }
                                         }
                                     }
@@ -94,6 +129,11 @@ fn exhaustively_no_non_health_consumer_reads_clinical_detail() {
             }
         }
     }
-    assert!(health_allowed > 0, "the health template must still grant clinical detail to its own consumers");
-    eprintln!("evaluated {evaluated} requests; {health_allowed} permits, all to health consumers under the health template");
+    assert!(
+        health_allowed > 0,
+        "the health template must still grant clinical detail to its own consumers"
+    );
+    eprintln!(
+        "evaluated {evaluated} requests; {health_allowed} permits, all to health consumers under the health template"
+    );
 }

@@ -20,21 +20,89 @@ fn person(est: &str) -> Resource {
     Resource::person(Some(EstablishmentCode::parse(est).unwrap()))
 }
 
-fn decide(p: &Principal, action: Action, r: &Resource, purpose: Purpose, break_glass: bool) -> Decision {
-    CedarAuthorizer::new().decide(&Request { principal: p, action, resource: r, purpose, break_glass })
+fn decide(
+    p: &Principal,
+    action: Action,
+    r: &Resource,
+    purpose: Purpose,
+    break_glass: bool,
+) -> Decision {
+    CedarAuthorizer::new().decide(&Request {
+        principal: p,
+        action,
+        resource: r,
+        purpose,
+        break_glass,
+    })
 }
 
 #[test]
 fn scope_hides_people_elsewhere_and_agreements_limit_actions() {
     let wing = principal("prison-wing", "LEI", None);
-    assert!(decide(&wing, Action::ReadPerson, &person("LEI"), Purpose::Safety, false).is_permit());
-    assert!(matches!(decide(&wing, Action::ReadPerson, &person("MDI"), Purpose::Safety, false), Decision::Hidden { .. }));
-    assert!(matches!(decide(&wing, Action::ReadIdentity, &person("LEI"), Purpose::Safety, false), Decision::Deny { .. }));
-    assert!(matches!(decide(&wing, Action::ReadPerson, &person("LEI"), Purpose::DirectCare, false), Decision::Deny { .. }));
-    assert!(matches!(decide(&wing, Action::WriteFeed, &Resource::System("feed"), Purpose::Operations, false), Decision::Deny { .. }));
+    assert!(
+        decide(
+            &wing,
+            Action::ReadPerson,
+            &person("LEI"),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
+    assert!(matches!(
+        decide(
+            &wing,
+            Action::ReadPerson,
+            &person("MDI"),
+            Purpose::Safety,
+            false
+        ),
+        Decision::Hidden { .. }
+    ));
+    assert!(matches!(
+        decide(
+            &wing,
+            Action::ReadIdentity,
+            &person("LEI"),
+            Purpose::Safety,
+            false
+        ),
+        Decision::Deny { .. }
+    ));
+    assert!(matches!(
+        decide(
+            &wing,
+            Action::ReadPerson,
+            &person("LEI"),
+            Purpose::DirectCare,
+            false
+        ),
+        Decision::Deny { .. }
+    ));
+    assert!(matches!(
+        decide(
+            &wing,
+            Action::WriteFeed,
+            &Resource::System("feed"),
+            Purpose::Operations,
+            false
+        ),
+        Decision::Deny { .. }
+    ));
     let feed = principal("prison-feed", "*", None);
-    let d = decide(&feed, Action::WriteFeed, &Resource::System("feed"), Purpose::Operations, false);
-    assert_eq!(d, Decision::Permit { policies: vec!["prison-feed/feed-write".into()] });
+    let d = decide(
+        &feed,
+        Action::WriteFeed,
+        &Resource::System("feed"),
+        Purpose::Operations,
+        false,
+    );
+    assert_eq!(
+        d,
+        Decision::Permit {
+            policies: vec!["prison-feed/feed-write".into()]
+        }
+    );
 }
 
 #[test]
@@ -42,14 +110,50 @@ fn break_glass_opens_an_out_of_scope_patient_only_for_a_named_clinician_in_an_em
     let nurse = principal("prison-healthcare", "MDI", Some("nurse-7"));
     let anon = principal("prison-healthcare", "MDI", None);
     let lei = person("LEI");
-    assert!(matches!(decide(&nurse, Action::ReadPerson, &lei, Purpose::DirectCare, false), Decision::Hidden { .. }));
+    assert!(matches!(
+        decide(&nurse, Action::ReadPerson, &lei, Purpose::DirectCare, false),
+        Decision::Hidden { .. }
+    ));
     assert!(decide(&nurse, Action::ReadPerson, &lei, Purpose::Emergency, true).is_permit());
-    assert!(!decide(&nurse, Action::ReadPerson, &lei, Purpose::DirectCare, true).is_permit(), "break-glass is for emergencies");
-    assert!(!decide(&anon, Action::ReadPerson, &lei, Purpose::Emergency, true).is_permit(), "break-glass needs a named person");
-    assert!(decide(&nurse, Action::BreakGlass, &Resource::System("break-glass"), Purpose::Emergency, true).is_permit());
+    assert!(
+        !decide(&nurse, Action::ReadPerson, &lei, Purpose::DirectCare, true).is_permit(),
+        "break-glass is for emergencies"
+    );
+    assert!(
+        !decide(&anon, Action::ReadPerson, &lei, Purpose::Emergency, true).is_permit(),
+        "break-glass needs a named person"
+    );
+    assert!(
+        decide(
+            &nurse,
+            Action::BreakGlass,
+            &Resource::System("break-glass"),
+            Purpose::Emergency,
+            true
+        )
+        .is_permit()
+    );
     let wing = principal("prison-wing", "LEI", Some("officer-1"));
-    assert!(!decide(&wing, Action::BreakGlass, &Resource::System("break-glass"), Purpose::Emergency, true).is_permit());
-    assert!(matches!(decide(&wing, Action::ReadPerson, &person("MDI"), Purpose::Emergency, true), Decision::Hidden { .. }));
+    assert!(
+        !decide(
+            &wing,
+            Action::BreakGlass,
+            &Resource::System("break-glass"),
+            Purpose::Emergency,
+            true
+        )
+        .is_permit()
+    );
+    assert!(matches!(
+        decide(
+            &wing,
+            Action::ReadPerson,
+            &person("MDI"),
+            Purpose::Emergency,
+            true
+        ),
+        Decision::Hidden { .. }
+    ));
 }
 
 #[test]
@@ -63,13 +167,67 @@ fn condition_wording_needs_consent_and_the_right_audience() {
             audience: audience.iter().map(|s| s.to_string()).collect(),
         })
     };
-    assert!(decide(&wing, Action::ReadNoticeInstruction, &notice("instruction-only", false, &["wing"]), Purpose::Safety, false).is_permit());
-    assert!(!decide(&wing, Action::ReadNoticeInstruction, &notice("instruction-only", false, &["escort"]), Purpose::Safety, false).is_permit());
-    assert!(decide(&wing, Action::ReadNoticeCondition, &notice("with-condition", true, &["wing"]), Purpose::Safety, false).is_permit());
-    assert!(!decide(&wing, Action::ReadNoticeCondition, &notice("with-condition", false, &["wing"]), Purpose::Safety, false).is_permit());
-    assert!(!decide(&wing, Action::ReadNoticeClinical, &notice("with-condition", true, &["wing"]), Purpose::Safety, false).is_permit());
+    assert!(
+        decide(
+            &wing,
+            Action::ReadNoticeInstruction,
+            &notice("instruction-only", false, &["wing"]),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
+    assert!(
+        !decide(
+            &wing,
+            Action::ReadNoticeInstruction,
+            &notice("instruction-only", false, &["escort"]),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
+    assert!(
+        decide(
+            &wing,
+            Action::ReadNoticeCondition,
+            &notice("with-condition", true, &["wing"]),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
+    assert!(
+        !decide(
+            &wing,
+            Action::ReadNoticeCondition,
+            &notice("with-condition", false, &["wing"]),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
+    assert!(
+        !decide(
+            &wing,
+            Action::ReadNoticeClinical,
+            &notice("with-condition", true, &["wing"]),
+            Purpose::Safety,
+            false
+        )
+        .is_permit()
+    );
     let health = principal("prison-healthcare", "LEI", None);
-    assert!(decide(&health, Action::ReadNoticeClinical, &notice("instruction-only", false, &["wing"]), Purpose::DirectCare, false).is_permit());
+    assert!(
+        decide(
+            &health,
+            Action::ReadNoticeClinical,
+            &notice("instruction-only", false, &["wing"]),
+            Purpose::DirectCare,
+            false
+        )
+        .is_permit()
+    );
 }
 
 #[test]
@@ -77,15 +235,33 @@ fn a_changed_agreement_takes_effect_without_restart() {
     let authorizer = CedarAuthorizer::new();
     let mut p = principal("prison-wing", "LEI", None);
     let r = person("LEI");
-    let ask = |p: &Principal| authorizer.decide(&Request { principal: p, action: Action::ReadMovements, resource: &r, purpose: Purpose::Safety, break_glass: false });
+    let ask = |p: &Principal| {
+        authorizer.decide(&Request {
+            principal: p,
+            action: Action::ReadMovements,
+            resource: &r,
+            purpose: Purpose::Safety,
+            break_glass: false,
+        })
+    };
     assert!(ask(&p).is_permit());
-    let narrowed = template("prison-wing").unwrap().text.replace("Gatehouse::Action::\"read-movements\",", "");
+    let narrowed = template("prison-wing")
+        .unwrap()
+        .text
+        .replace("Gatehouse::Action::\"read-movements\",", "");
     p.agreement = Agreement::new("prison-wing", &narrowed);
-    assert!(!ask(&p).is_permit(), "the same authorizer applies the new agreement at once");
+    assert!(
+        !ask(&p).is_permit(),
+        "the same authorizer applies the new agreement at once"
+    );
 }
 
 fn arb_scope() -> impl Strategy<Value = Scope> {
-    prop_oneof![Just(Scope::All), proptest::sample::subsequence(vec!["LEI", "MDI", "WMI"], 1..3).prop_map(|v| Scope::parse(&v.join(",")).unwrap())]
+    prop_oneof![
+        Just(Scope::All),
+        proptest::sample::subsequence(vec!["LEI", "MDI", "WMI"], 1..3)
+            .prop_map(|v| Scope::parse(&v.join(",")).unwrap())
+    ]
 }
 
 proptest! {

@@ -10,6 +10,7 @@
 pub mod checkpoints;
 pub mod disclosure;
 pub mod lawful_basis;
+pub mod verify;
 pub mod writer;
 
 pub use disclosure::Disclosure;
