@@ -17,7 +17,7 @@ use gatehouse_domain::feed::{
     parse_item,
 };
 use gatehouse_domain::{
-    AlertCode, Movement, MovementKind, NhsNumber, PersonDetails, PlannedMovement, PrisonNumber,
+    AlertCode, Movement, MovementKind, PersonDetails, PlannedMovement, PrisonNumber,
 };
 use serde_json::{Map, Value};
 
@@ -31,10 +31,12 @@ pub fn run_bytes(data: &[u8]) {
     match &value {
         Value::Array(items) => {
             for item in items {
-                check(item, now);
+                let _ = check(item, now);
             }
         }
-        _ => check(&value, now),
+        _ => {
+            let _ = check(&value, now);
+        }
     }
 }
 
