@@ -53,6 +53,11 @@ pub async fn fresh_url(engine: EngineKind, tag: &str) -> String {
 
 /// A fresh, migrated store with the built-in establishment catalogue.
 pub async fn fresh_store(engine: EngineKind, tag: &str) -> Arc<dyn Store> {
+    fresh_store_with_url(engine, tag).await.0
+}
+
+/// A fresh store and its URL, for tests that must also reach the database directly.
+pub async fn fresh_store_with_url(engine: EngineKind, tag: &str) -> (Arc<dyn Store>, String) {
     let url = fresh_url(engine, tag).await;
     let store = connect(&url)
         .await
@@ -62,7 +67,21 @@ pub async fn fresh_store(engine: EngineKind, tag: &str) -> Arc<dyn Store> {
         .ensure_establishments(&gatehouse_domain::Establishment::catalogue())
         .await
         .expect("establishments");
-    store
+    (store, url)
+}
+
+/// Runs SQL straight against a test database, bypassing Gatehouse (tamper tests).
+pub async fn execute_raw(url: &str, sql: &str) {
+    let statement = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect sqlite");
+        sqlx::query(statement).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect postgres");
+        sqlx::query(statement).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    }
 }
 
 /// Both engines, for tests that must hold on each.

@@ -55,6 +55,10 @@ pub const MAX_BATCH: usize = 100;
 
 pub struct TestApp {
     pub base: String,
+    /// The database URL, for tests that reach the database directly.
+    pub url: String,
+    /// The audit signing key file.
+    pub audit_key: std::path::PathBuf,
     pub store: Arc<dyn Store>,
     pub keys: HashMap<&'static str, String>,
     pub client: reqwest::Client,
@@ -63,7 +67,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(engine: EngineKind, tag: &str) -> Self {
-        let store = gatehouse_store::testing::fresh_store(engine, tag).await;
+        let (store, url) = gatehouse_store::testing::fresh_store_with_url(engine, tag).await;
         let mut keys = HashMap::new();
         for (name, tpl, est) in CONSUMERS {
             let t = template(tpl).unwrap();
@@ -72,16 +76,19 @@ impl TestApp {
                 name: (*name).into(),
                 org_type: t.org_type,
                 agreement: t.name.into(),
+                agreement_text: t.text.into(),
                 scope: Scope::parse(est).unwrap(),
             };
             store.create_consumer(&new, &key.stored).await.unwrap();
             keys.insert(*name, key.secret);
         }
         store.revoke_consumer("revoked").await.unwrap();
+        let key = std::env::temp_dir().join(format!("gatehouse-test-{}.audit-key", uuid::Uuid::new_v4().simple()));
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: BODY_LIMIT,
             max_batch_items: MAX_BATCH,
+            audit_key: Some(key.clone()),
             ..ServerConfig::default()
         };
         let app = Application::build_with_store(config, store.clone())
@@ -94,6 +101,8 @@ impl TestApp {
         }));
         Self {
             base,
+            url,
+            audit_key: key,
             store,
             keys,
             client: reqwest::Client::new(),
