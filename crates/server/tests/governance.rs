@@ -148,15 +148,22 @@ on_both_engines!(tamper_delete_is_named, |app: common::TestApp| async move {
 
 on_both_engines!(tamper_insert_is_named, |app: common::TestApp| async move {
     audited(&app).await;
-    // A forged row between 2 and 3: renumber the rest up by one, then insert a copy of record 2 as 3.
+    // A forged record between 2 and 3, hashed and chained correctly after record 2, as an attacker would.
+    let two = app.store.audit_row(2).await.unwrap().unwrap();
+    let forged = two.content.replace("prison-feed", "lei-wing");
+    let leaf = gatehouse_audit::merkle::leaf_hash(forged.as_bytes());
+    let prev: [u8; 32] = hex::decode(&two.chain).unwrap().try_into().unwrap();
+    let chain = gatehouse_audit::chain::chain_hash(&prev, &leaf);
     gatehouse_store::testing::execute_raw(&app.url, "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 3").await;
     gatehouse_store::testing::execute_raw(&app.url, "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1003").await;
-    gatehouse_store::testing::execute_raw(
-        &app.url,
+    let insert = format!(
         "INSERT INTO audit_log (seq, recorded_at, prison_number, consumer, content, leaf_hash, chain) \
-         SELECT 3, recorded_at, prison_number, consumer, content, leaf_hash, chain FROM audit_log WHERE seq = 2",
-    )
-    .await;
+         SELECT 3, recorded_at, prison_number, consumer, '{}', '{}', '{}' FROM audit_log WHERE seq = 2",
+        forged.replace('\'', "''"),
+        hex::encode(leaf),
+        hex::encode(chain)
+    );
+    gatehouse_store::testing::execute_raw(&app.url, &insert).await;
     assert_eq!(kind_and_seq(verify(&app).await), (FindingKind::Inserted, 3));
 });
 

@@ -532,6 +532,7 @@ on_both_engines!(
             name: "lei-wing".into(),
             org_type: OrgType::Prison,
             agreement: "prison-wing".into(),
+            agreement_text: String::new(),
             scope: Scope::parse("LEI").unwrap(),
         };
         let key = StoredKey {
