@@ -44,6 +44,10 @@ enum Command {
     Serve {
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The file holding the audit checkpoint signing key (created if absent).
+        /// Default: beside a SQLite database, or gatehouse-audit.key.
+        #[arg(long, env = "GATEHOUSE_AUDIT_KEY")]
+        audit_key: Option<std::path::PathBuf>,
     },
     /// Run the demo: synthetic estate, demo consumers and keys, the server.
     Demo(demo::DemoArgs),
@@ -103,13 +107,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, audit_key } => {
             let config = ServerConfig {
                 database_url: database_url(
                     &cli.database_url,
                     gatehouse_server::config::DEFAULT_DATABASE_URL,
                 ),
                 listen,
+                audit_key,
                 ..ServerConfig::default()
             };
             let app = Application::build(config).await?;
