@@ -74,12 +74,20 @@ pub async fn fresh_store_with_url(engine: EngineKind, tag: &str) -> (Arc<dyn Sto
 pub async fn execute_raw(url: &str, sql: &str) {
     let statement = sqlx::AssertSqlSafe(sql.to_owned());
     if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.expect("connect sqlite");
-        sqlx::query(statement).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let pool = sqlx::SqlitePool::connect(url)
+            .await
+            .expect("connect sqlite");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
     } else {
         let pool = sqlx::PgPool::connect(url).await.expect("connect postgres");
-        sqlx::query(statement).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
     }
 }

@@ -39,9 +39,15 @@ pub async fn verify_store(store: &dyn Store, key: PublicKey) -> Result<Report, V
     let mut verifier = Verifier::new(key).with_origin(super::checkpoints::ORIGIN);
     for c in store.checkpoints().await? {
         let cp = SignedCheckpoint::parse(&c.signed).map_err(|e| {
-            VerifyError::Finding(Finding { kind: FindingKind::BadSignature, seq: c.size, detail: format!("checkpoint at size {} does not parse: {e}", c.size) })
+            VerifyError::Finding(Finding {
+                kind: FindingKind::BadSignature,
+                seq: c.size,
+                detail: format!("checkpoint at size {} does not parse: {e}", c.size),
+            })
         })?;
-        verifier.check_checkpoint(&cp).map_err(VerifyError::Finding)?;
+        verifier
+            .check_checkpoint(&cp)
+            .map_err(VerifyError::Finding)?;
     }
     let mut after = 0i64;
     loop {
@@ -49,7 +55,12 @@ pub async fn verify_store(store: &dyn Store, key: PublicKey) -> Result<Report, V
         let Some(last) = rows.last() else { break };
         after = last.seq;
         for row in &rows {
-            let record = StoredRecord { seq: row.seq, content: row.content.as_bytes(), leaf_hash: decode_hash(&row.leaf_hash), chain: decode_hash(&row.chain) };
+            let record = StoredRecord {
+                seq: row.seq,
+                content: row.content.as_bytes(),
+                leaf_hash: decode_hash(&row.leaf_hash),
+                chain: decode_hash(&row.chain),
+            };
             verifier.push(record).map_err(VerifyError::Finding)?;
         }
     }
@@ -59,7 +70,10 @@ pub async fn verify_store(store: &dyn Store, key: PublicKey) -> Result<Report, V
         return Err(VerifyError::Finding(Finding {
             kind: FindingKind::Deleted,
             seq: report.records as i64 + 1,
-            detail: format!("the log holds {} records but its head says {}: records deleted at the end", report.records, head.size),
+            detail: format!(
+                "the log holds {} records but its head says {}: records deleted at the end",
+                report.records, head.size
+            ),
         }));
     }
     Ok(report)

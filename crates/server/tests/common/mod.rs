@@ -83,7 +83,10 @@ impl TestApp {
             keys.insert(*name, key.secret);
         }
         store.revoke_consumer("revoked").await.unwrap();
-        let key = std::env::temp_dir().join(format!("gatehouse-test-{}.audit-key", uuid::Uuid::new_v4().simple()));
+        let key = std::env::temp_dir().join(format!(
+            "gatehouse-test-{}.audit-key",
+            uuid::Uuid::new_v4().simple()
+        ));
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: BODY_LIMIT,
