@@ -40,37 +40,13 @@ impl Write for LogWriter {
 on_both_engines!(
     health_metrics_openapi_and_docs_need_no_key,
     |app: common::TestApp| async move {
-        let live: Value = app
-            .client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let live: Value = app.public_json("/health/live").await;
         assert_eq!(live["status"], "ok");
-        let ready: Value = app
-            .client
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let ready: Value = app.public_json("/health/ready").await;
         assert_eq!(ready["status"], "ok");
         assert!(ready["database"] == "sqlite" || ready["database"] == "postgres");
 
-        let doc: Value = app
-            .client
-            .get(app.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = app.public_json("/openapi.json").await;
         assert!(
             doc["openapi"].as_str().unwrap().starts_with("3.1"),
             "{}",
@@ -88,15 +64,7 @@ on_both_engines!(
             );
         }
 
-        let docs = app
-            .client
-            .get(app.url("/docs"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let docs = app.public_text("/docs").await;
         assert!(docs.contains("/openapi.json"));
         for external in ["src=\"http", "href=\"http", "@import", "cdn"] {
             assert!(
@@ -106,15 +74,7 @@ on_both_engines!(
         }
 
         app.get("lei-health", "/v1/establishments").await;
-        let metrics = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.public_text("/metrics").await;
         assert!(
             metrics.contains("gatehouse_http_requests_total"),
             "{metrics}"
@@ -126,15 +86,7 @@ on_both_engines!(
 on_both_engines!(
     every_documented_api_route_refuses_a_request_without_a_key,
     |app: common::TestApp| async move {
-        let doc: Value = app
-            .client
-            .get(app.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = app.public_json("/openapi.json").await;
         let public = ["/health/live", "/health/ready", "/metrics"];
         let mut checked = 0;
         for (path, ops) in doc["paths"].as_object().unwrap() {

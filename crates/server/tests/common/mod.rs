@@ -132,6 +132,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs a route that needs no key (health, metrics, OpenAPI, docs) and returns its body as text.
+    pub async fn public_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// GETs a route that needs no key and parses its JSON body.
+    pub async fn public_json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.public_text(path).await).unwrap()
+    }
+
     pub async fn get_json(&self, who: &str, path: &str) -> (u16, Value) {
         let r = self.get(who, path).await;
         let status = r.status().as_u16();
