@@ -11,6 +11,7 @@
 //! - [`person`]: a person's identifying details.
 //! - [`movement`]: every kind of movement and its reason codes.
 //! - [`custody`]: custody status and current location, derived from movements (never set by hand).
+//! - [`notice`]: health-owned safety notices: categories, audiences, disclosure levels, and their rules.
 //! - [`planned`]: planned movements (court dates, planned transfers and releases, hospital escorts).
 //! - [`alert`]: prison alerts with the NOMIS code catalogue and their safety relevance.
 //! - [`consumer`]: consumer organisation types and establishment scope.
@@ -25,6 +26,7 @@ pub mod establishment;
 pub mod feed;
 pub mod ids;
 pub mod movement;
+pub mod notice;
 pub mod person;
 pub mod planned;
 pub mod provenance;
@@ -36,5 +38,6 @@ pub use error::ParseError;
 pub use establishment::{Establishment, EstablishmentKind};
 pub use ids::{CellLocation, EstablishmentCode, NhsNumber, PrisonNumber};
 pub use movement::{Movement, MovementKind};
+pub use notice::{Audience, DisclosureLevel, NoticeCategory, NoticeContent, NoticeStatus};
 pub use person::{PersonDetails, PersonName};
 pub use planned::{PlannedMovement, PlannedMovementKind, PlannedStatus};

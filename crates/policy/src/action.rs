@@ -16,6 +16,7 @@ pub enum Action {
     ReadIdentity,
     WriteIdentity,
     ReadDisclosures,
+    ReadSafetyNotices,
     ReadAppointments,
     BookAppointment,
     RecordAttendance,
@@ -43,7 +44,7 @@ pub enum Applies {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Self::SeePerson,
         Self::ReadPerson,
         Self::ReadSummary,
@@ -53,6 +54,7 @@ impl Action {
         Self::ReadIdentity,
         Self::WriteIdentity,
         Self::ReadDisclosures,
+        Self::ReadSafetyNotices,
         Self::ReadAppointments,
         Self::BookAppointment,
         Self::RecordAttendance,
@@ -80,6 +82,7 @@ impl Action {
             Self::ReadIdentity => "read-identity",
             Self::WriteIdentity => "write-identity",
             Self::ReadDisclosures => "read-disclosures",
+            Self::ReadSafetyNotices => "read-safety-notices",
             Self::ReadAppointments => "read-appointments",
             Self::BookAppointment => "book-appointment",
             Self::RecordAttendance => "record-attendance",

@@ -206,3 +206,76 @@ pub async fn disclose(
     )
     .await
 }
+
+/// A permitted access whose disclosure is recorded once the handler knows
+/// exactly what it disclosed (a list of notices, each in its own view).
+/// Dropping it unrecorded is a bug: `#[must_use]` makes the compiler say so.
+#[must_use = "a permitted access must be recorded with `disclosed`"]
+pub struct Pending {
+    pub person: PersonRecord,
+    action: Action,
+    resource: &'static str,
+    decision: Decision,
+    break_glass_id: Option<String>,
+}
+
+impl Pending {
+    /// Records what was disclosed, and waits until the record is durable.
+    pub async fn disclosed(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        fields: Vec<String>,
+    ) -> Result<PersonRecord, ApiError> {
+        record(
+            state,
+            caller,
+            &self.person.prison_number,
+            self.resource,
+            self.action,
+            fields,
+            &self.decision,
+            self.break_glass_id,
+        )
+        .await?;
+        Ok(self.person)
+    }
+}
+
+/// Like [`person_access`] for a person already loaded, but a permitted
+/// access is recorded later, by [`Pending::disclosed`]. Refusals are recorded now.
+pub async fn person_access_pending(
+    state: &AppState,
+    caller: &Caller,
+    person: PersonRecord,
+    action: Action,
+    resource_name: &'static str,
+) -> Result<Pending, ApiError> {
+    let resource = person_resource(&person);
+    let decision = caller.decide(state, action, &resource);
+    if decision.is_permit() {
+        let break_glass_id = break_glass_grant(state, caller, &person, action, &resource).await?;
+        return Ok(Pending {
+            person,
+            action,
+            resource: resource_name,
+            decision,
+            break_glass_id,
+        });
+    }
+    record(
+        state,
+        caller,
+        &person.prison_number,
+        resource_name,
+        action,
+        vec![],
+        &decision,
+        None,
+    )
+    .await?;
+    match decision {
+        Decision::Deny { reason, .. } => Err(ApiError::Forbidden(reason)),
+        _ => Err(ApiError::not_found_person()),
+    }
+}

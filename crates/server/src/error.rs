@@ -48,6 +48,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -121,6 +123,11 @@ impl ApiError {
                 "conflict",
                 "Conflicts with what is held",
             ),
+            Self::PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "The resource has changed since you read it",
+            ),
             Self::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -154,6 +161,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound(m) => Self::NotFound(m),
+            StoreError::Stale(m) => Self::PreconditionFailed(m),
             StoreError::BadCursor => Self::bad_field(ParseError::new(
                 "cursor",
                 "is not a cursor this API gave out",
@@ -180,6 +188,7 @@ impl IntoResponse for ApiError {
             | Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::Conflict(d)
+            | Self::PreconditionFailed(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d) => (d, vec![], None),
             Self::MethodNotAllowed => {

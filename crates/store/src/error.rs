@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The caller asked for something that conflicts with what is stored (e.g. a duplicate name).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller changed something from a version that is no longer current (optimistic concurrency).
+    #[error("stale: {0}")]
+    Stale(String),
     /// The caller named something that does not exist.
     #[error("not found: {0}")]
     NotFound(String),

@@ -19,6 +19,9 @@ pub const PLANNED_MOVEMENT_AMENDED: &str = "uk.gatehouse.planned-movement.amende
 pub const PLANNED_MOVEMENT_CANCELLED: &str = "uk.gatehouse.planned-movement.cancelled";
 pub const PLANNED_MOVEMENT_COMPLETED: &str = "uk.gatehouse.planned-movement.completed";
 pub const IDENTITY_LINKED: &str = "uk.gatehouse.identity.linked";
+pub const SAFETY_NOTICE_PUBLISHED: &str = "uk.gatehouse.safety-notice.published";
+pub const SAFETY_NOTICE_REVISED: &str = "uk.gatehouse.safety-notice.revised";
+pub const SAFETY_NOTICE_WITHDRAWN: &str = "uk.gatehouse.safety-notice.withdrawn";
 
 use gatehouse_domain::{MovementKind, movement::MovementReason};
 

@@ -163,6 +163,43 @@ pub trait Store: Send + Sync + 'static {
         note: Option<&str>,
     ) -> Result<BreakGlassRecord>;
 
+    // Safety notices.
+    /// Publishes version 1 of a notice about a person, with its outbox event.
+    async fn publish_notice(
+        &self,
+        prison_number: &PrisonNumber,
+        version: &NewNoticeVersion,
+    ) -> Result<NoticeRecord>;
+    /// Stores a new version. `expected` is the version the writer saw: another answers [`StoreError::Stale`].
+    async fn revise_notice(
+        &self,
+        id: &str,
+        expected: Option<i64>,
+        version: &NewNoticeVersion,
+    ) -> Result<NoticeRecord>;
+    /// Withdraws a notice: a new version with status `withdrawn`; history is kept.
+    async fn withdraw_notice(
+        &self,
+        id: &str,
+        expected: Option<i64>,
+        withdrawal: &NoticeWithdrawal,
+    ) -> Result<NoticeRecord>;
+    async fn notice(&self, id: &str) -> Result<Option<NoticeRecord>>;
+    /// A person's notices, oldest first.
+    async fn notices_for(
+        &self,
+        prison_number: &PrisonNumber,
+        include_withdrawn: bool,
+    ) -> Result<Vec<NoticeRecord>>;
+    /// Every version of a notice, oldest first.
+    async fn notice_versions(&self, id: &str) -> Result<Vec<NoticeVersionRecord>>;
+    /// Active notices about people at an establishment whose review date is before `before`.
+    async fn notices_due_for_review(
+        &self,
+        establishment: &EstablishmentCode,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<NoticeRecord>>;
+
     /// Row counts of every table that holds person data: tests use it to
     /// prove that refused input left the store unchanged.
     async fn counts(&self) -> Result<TableCounts>;

@@ -257,6 +257,8 @@ pub struct TableCounts {
     pub outbox: i64,
     pub consumers: i64,
     pub api_keys: i64,
+    pub safety_notices: i64,
+    pub safety_notice_versions: i64,
 }
 
 /// A disclosure record to append to the audit log: its canonical JSON, and
@@ -319,4 +321,49 @@ pub struct BreakGlassRecord {
     /// `appropriate`, `inappropriate` or `needs-follow-up`.
     pub outcome: Option<String>,
     pub note: Option<String>,
+}
+
+/// A version of a safety notice to store: its content, author and reason, and
+/// the consumer (health system) that sent it.
+#[derive(Debug, Clone)]
+pub struct NewNoticeVersion {
+    pub content: gatehouse_domain::NoticeContent,
+    pub author: gatehouse_domain::notice::Author,
+    pub reason: Option<String>,
+    pub consumer: String,
+}
+
+/// A withdrawal: a new version whose status is `withdrawn`; nothing is deleted.
+#[derive(Debug, Clone)]
+pub struct NoticeWithdrawal {
+    pub author: gatehouse_domain::notice::Author,
+    pub reason: String,
+    pub consumer: String,
+}
+
+/// A safety notice as it stands: its current version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeRecord {
+    pub id: String,
+    pub prison_number: PrisonNumber,
+    pub version: i64,
+    pub status: gatehouse_domain::NoticeStatus,
+    pub content: gatehouse_domain::NoticeContent,
+    pub author: gatehouse_domain::notice::Author,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The consumer that wrote the current version.
+    pub updated_by: String,
+}
+
+/// One version in a notice's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeVersionRecord {
+    pub version: i64,
+    pub status: gatehouse_domain::NoticeStatus,
+    pub content: gatehouse_domain::NoticeContent,
+    pub author: gatehouse_domain::notice::Author,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
 }

@@ -24,6 +24,8 @@ use crate::state::AppState;
     paths(
         health::live, health::ready, health::metrics,
         v1::people::get_person, v1::people::search, v1::people::movements, v1::people::alerts, v1::people::planned_movements,
+        v1::notices::list_for_person, v1::notices::publish, v1::notices::get_notice, v1::notices::versions,
+        v1::notices::revise, v1::notices::withdraw, v1::notices::overdue,
         v1::feed::post_events,
         v1::establishments::list, v1::establishments::people,
         v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::break_glass_queue, v1::audit::review_break_glass,
@@ -32,6 +34,7 @@ use crate::state::AppState;
     modifiers(&ApiKeyAuth),
     tags(
         (name = "people", description = "The shared record: people, custody, movements, alerts, planned movements"),
+        (name = "safety notices", description = "Health-owned instructions for prison staff: publish, revise, withdraw, read in your view"),
         (name = "prison feed", description = "How the prison system writes to Gatehouse"),
         (name = "reference data", description = "Establishments"),
         (name = "governance", description = "Who saw a record, break-glass review, audit checkpoints and proofs"),

@@ -541,13 +541,25 @@ fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &Establishme
 
 /// Appends an outbox event for the person, with the next per-person sequence number.
 async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
-    let pn = a.item.prison_number.as_str();
+    a.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    emit_event(tx, a.item.prison_number.as_str(), event_type, establishment.map(|e| e.as_str()), a.item.occurred_at, a.now, data).await
+}
+
+/// Appends an outbox event in the caller's transaction: the one way every change raises an event.
+async fn emit_event(
+    tx: &mut Tx<'_>,
+    pn: &str,
+    event_type: &str,
+    establishment: Option<&str>,
+    occurred_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    data: serde_json::Value,
+) -> Result<()> {
     let row = sqlx::query("UPDATE people SET event_seq = event_seq + 1 WHERE prison_number = $1 RETURNING event_seq")
         .bind(pn)
         .fetch_one(&mut **tx)
         .await?;
     let subject_seq: i64 = col(&row, "event_seq")?;
-    a.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     sqlx::query(
         "INSERT INTO outbox (id, type, subject, subject_seq, establishment, occurred_at, recorded_at, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -556,9 +568,9 @@ async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment
     .bind(event_type)
     .bind(pn)
     .bind(subject_seq)
-    .bind(establishment.map(|e| e.as_str()))
-    .bind(a.item.occurred_at)
-    .bind(a.now)
+    .bind(establishment)
+    .bind(occurred_at)
+    .bind(now)
     .bind(data.to_string())
     .execute(&mut **tx)
     .await?;
@@ -1025,7 +1037,8 @@ async fn counts(pool: &sqlx::Pool<Db>) -> Result<TableCounts> {
         "SELECT (SELECT COUNT(*) FROM people) AS people, (SELECT COUNT(*) FROM movements) AS movements, \
          (SELECT COUNT(*) FROM alerts) AS alerts, (SELECT COUNT(*) FROM planned_movements) AS planned, \
          (SELECT COUNT(*) FROM identity_links) AS links, (SELECT COUNT(*) FROM feed_ledger) AS ledger, \
-         (SELECT COUNT(*) FROM outbox) AS outbox, (SELECT COUNT(*) FROM consumers) AS consumers, (SELECT COUNT(*) FROM api_keys) AS keys",
+         (SELECT COUNT(*) FROM outbox) AS outbox, (SELECT COUNT(*) FROM consumers) AS consumers, (SELECT COUNT(*) FROM api_keys) AS keys, \
+         (SELECT COUNT(*) FROM safety_notices) AS notices, (SELECT COUNT(*) FROM safety_notice_versions) AS notice_versions",
     )
     .fetch_one(pool)
     .await?;
@@ -1039,6 +1052,8 @@ async fn counts(pool: &sqlx::Pool<Db>) -> Result<TableCounts> {
         outbox: col(&row, "outbox")?,
         consumers: col(&row, "consumers")?,
         api_keys: col(&row, "keys")?,
+        safety_notices: col(&row, "notices")?,
+        safety_notice_versions: col(&row, "notice_versions")?,
     })
 }
 
@@ -1259,6 +1274,8 @@ async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, out
     break_glass_from(&row)
 }
 
+include!("notices.rs");
+
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
@@ -1360,6 +1377,27 @@ impl crate::Store for EngineStore {
     }
     async fn break_glass_review(&self, id: &str, reviewer: &str, outcome: &str, note: Option<&str>) -> Result<BreakGlassRecord> {
         break_glass_review(&self.writer, id, reviewer, outcome, note).await
+    }
+    async fn publish_notice(&self, pn: &PrisonNumber, v: &NewNoticeVersion) -> Result<NoticeRecord> {
+        publish_notice(&self.writer, pn, v).await
+    }
+    async fn revise_notice(&self, id: &str, expected: Option<i64>, v: &NewNoticeVersion) -> Result<NoticeRecord> {
+        revise_notice(&self.writer, id, expected, v).await
+    }
+    async fn withdraw_notice(&self, id: &str, expected: Option<i64>, w: &NoticeWithdrawal) -> Result<NoticeRecord> {
+        withdraw_notice(&self.writer, id, expected, w).await
+    }
+    async fn notice(&self, id: &str) -> Result<Option<NoticeRecord>> {
+        notice(&self.reader, id).await
+    }
+    async fn notices_for(&self, pn: &PrisonNumber, include_withdrawn: bool) -> Result<Vec<NoticeRecord>> {
+        notices_for(&self.reader, pn, include_withdrawn).await
+    }
+    async fn notice_versions(&self, id: &str) -> Result<Vec<NoticeVersionRecord>> {
+        notice_versions(&self.reader, id).await
+    }
+    async fn notices_due_for_review(&self, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
+        notices_due_for_review(&self.reader, est, before).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod establishments;
 pub mod feed;
+pub mod notices;
 pub mod paging;
 pub mod people;
 pub mod views;
@@ -20,6 +21,21 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/people/{prisonNumber}/planned-movements",
             get(people::planned_movements),
+        )
+        .route(
+            "/people/{prisonNumber}/safety-notices",
+            get(notices::list_for_person).post(notices::publish),
+        )
+        .route(
+            "/safety-notices/{id}",
+            get(notices::get_notice)
+                .put(notices::revise)
+                .delete(notices::withdraw),
+        )
+        .route("/safety-notices/{id}/versions", get(notices::versions))
+        .route(
+            "/establishments/{code}/safety-notices/overdue",
+            get(notices::overdue),
         )
         .route("/prison-events", post(feed::post_events))
         .route("/establishments", get(establishments::list))
