@@ -19,6 +19,7 @@ const ENDPOINTS: &[(&str, Action)] = &[
     ("/alerts", Action::ReadAlerts),
     ("/planned-movements", Action::ReadPlannedMovements),
     ("/disclosures", Action::ReadDisclosures),
+    ("/safety-notices", Action::ReadSafetyNotices),
 ];
 
 on_both_engines!(

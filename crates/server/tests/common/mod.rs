@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod crawl;
+pub mod logs;
+
 use gatehouse_domain::Scope;
 use gatehouse_policy::templates::template;
 use gatehouse_server::auth::issue_key;
