@@ -146,13 +146,7 @@ impl FromRequestParts<AppState> for Caller {
                 Purpose::parse(v.to_str().unwrap_or_default()).map_err(ApiError::bad_field)?
             }
         };
-        // The agreement held for the consumer; one registered before agreements were held uses its template.
-        let agreement = if consumer.agreement_text.is_empty() {
-            Agreement::template(&consumer.agreement)
-                .unwrap_or_else(|| Agreement::new(&consumer.agreement, ""))
-        } else {
-            Agreement::new(&consumer.agreement, &consumer.agreement_text)
-        };
+        let agreement = agreement_of(&consumer);
         let request_id = parts
             .headers
             .get("x-request-id")
@@ -172,6 +166,28 @@ impl FromRequestParts<AppState> for Caller {
             break_glass,
             request_id,
         })
+    }
+}
+
+/// The agreement held for a consumer; one registered before agreements were held uses its template.
+pub fn agreement_of(consumer: &gatehouse_store::Consumer) -> Agreement {
+    if consumer.agreement_text.is_empty() {
+        Agreement::template(&consumer.agreement)
+            .unwrap_or_else(|| Agreement::new(&consumer.agreement, ""))
+    } else {
+        Agreement::new(&consumer.agreement, &consumer.agreement_text)
+    }
+}
+
+/// A consumer as a principal acting for itself (no staff user): how event
+/// deliveries, which no person requested, are decided.
+pub fn system_principal(consumer: &gatehouse_store::Consumer) -> Principal {
+    Principal {
+        consumer: consumer.name.clone(),
+        org_type: consumer.org_type,
+        scope: consumer.scope.clone(),
+        on_behalf_of: None,
+        agreement: agreement_of(consumer),
     }
 }
 

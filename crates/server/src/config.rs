@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub checkpoint_every_records: i64,
     /// …or this often, when records have been added.
     pub checkpoint_every: Duration,
+    /// Webhooks, the pull feed and NATS.
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 impl ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             audit_key: None,
             checkpoint_every_records: 1000,
             checkpoint_every: Duration::from_secs(60),
+            delivery: Default::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`error`]: [`ApiError`](error::ApiError), every failure as an RFC 9457 problem; internal causes logged, never shown.
 //! - [`access`]: decide, record the disclosure, answer: the one path to a person's data.
 //! - [`audit`]: disclosure records, group-commit writer, signed checkpoints.
+//! - [`delivery`]: events from the outbox to subscribers: webhooks, the pull feed's views, NATS.
 //! - [`auth`]: API keys (generation, hashing) and the authenticated [`Caller`](auth::Caller) extractor.
 //! - [`extract`]: path, query and body extractors whose rejections are problems, not plain text.
 //! - [`telemetry`]: logging without personal data, Prometheus metrics, request ids.
@@ -16,6 +17,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod http;

@@ -51,14 +51,22 @@ impl Application {
             config.checkpoint_every_records,
             config.checkpoint_every,
         ));
+        let authorizer: Arc<dyn gatehouse_policy::Authorizer> = Arc::new(CedarAuthorizer::new());
         let audit = config
             .audit
             .then(|| crate::audit::AuditWriter::spawn(store.clone()));
+        let delivery = crate::delivery::Delivery::new(
+            store.clone(),
+            authorizer.clone(),
+            audit.clone(),
+            config.delivery.clone(),
+        );
         let state = AppState {
             audit,
             checkpoints,
+            delivery,
             store,
-            authorizer: Arc::new(CedarAuthorizer::new()),
+            authorizer,
             metrics: telemetry::metrics_handle(),
             max_batch_items: config.max_batch_items,
             establishment_names: Arc::new(names),
@@ -89,10 +97,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Delivery runs beside the server and stops with it.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        self.state.delivery.spawn(stopped);
         let router = http::router(self.state, self.body_limit);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        let _ = stop.send(true);
+        served?;
         Ok(())
     }
 }

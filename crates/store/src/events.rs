@@ -23,6 +23,29 @@ pub const SAFETY_NOTICE_PUBLISHED: &str = "uk.gatehouse.safety-notice.published"
 pub const SAFETY_NOTICE_REVISED: &str = "uk.gatehouse.safety-notice.revised";
 pub const SAFETY_NOTICE_WITHDRAWN: &str = "uk.gatehouse.safety-notice.withdrawn";
 
+/// Every type above, for catalogues that must cover them all.
+pub const ALL: &[&str] = &[
+    PERSON_RECEIVED,
+    PERSON_TRANSFERRED,
+    PERSON_RELEASED,
+    PERSON_COURT_OUT,
+    PERSON_COURT_RETURNED,
+    PERSON_HOSPITAL_OUT,
+    PERSON_TEMPORARY_ABSENCE_OUT,
+    PERSON_CELL_MOVED,
+    PERSON_DETAILS_CHANGED,
+    ALERT_RAISED,
+    ALERT_CLOSED,
+    PLANNED_MOVEMENT_SCHEDULED,
+    PLANNED_MOVEMENT_AMENDED,
+    PLANNED_MOVEMENT_CANCELLED,
+    PLANNED_MOVEMENT_COMPLETED,
+    IDENTITY_LINKED,
+    SAFETY_NOTICE_PUBLISHED,
+    SAFETY_NOTICE_REVISED,
+    SAFETY_NOTICE_WITHDRAWN,
+];
+
 use gatehouse_domain::{MovementKind, movement::MovementReason};
 
 /// The event a movement raises.

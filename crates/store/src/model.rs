@@ -367,3 +367,132 @@ pub struct NoticeVersionRecord {
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
 }
+
+/// A webhook signing secret. While a secret is rotated, the old one stays
+/// valid until `expires_at`, and deliveries are signed with both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSecret {
+    pub id: String,
+    /// `whsec_<base64>` (Standard Webhooks).
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub consumer: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub establishments: Vec<String>,
+    pub secret: WebhookSecret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubscriptionStatus {
+    Active,
+    /// Stopped after failing for too long (or by its owner); pending deliveries wait.
+    Disabled,
+    Deleted,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Deleted => "deleted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Disabled, Self::Deleted]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRecord {
+    pub id: String,
+    pub consumer: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub establishments: Vec<String>,
+    pub secrets: Vec<WebhookSecret>,
+    pub status: SubscriptionStatus,
+    pub status_reason: Option<String>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A delivery claimed by one worker until `lease_until`.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub subscription_id: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub event: OutboxEvent,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum AttemptResult {
+    Delivered {
+        status: u16,
+    },
+    /// Failed; try again at `next`.
+    Retry {
+        status: Option<u16>,
+        error: String,
+        next: DateTime<Utc>,
+    },
+    /// Failed for the last time: a dead letter.
+    Dead {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub subscription_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub last_status: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub event: OutboxEvent,
+}
+
+/// Chooses, for one outbox event, the subscriptions it goes to (by id).
+pub type DeliveryPlan<'a> =
+    &'a (dyn Fn(&[SubscriptionRecord], &OutboxEvent) -> Vec<String> + Send + Sync);

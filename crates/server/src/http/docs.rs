@@ -27,6 +27,9 @@ use crate::state::AppState;
         v1::notices::list_for_person, v1::notices::publish, v1::notices::get_notice, v1::notices::versions,
         v1::notices::revise, v1::notices::withdraw, v1::notices::overdue,
         v1::feed::post_events,
+        v1::events::pull, v1::subscriptions::create, v1::subscriptions::list, v1::subscriptions::get_one,
+        v1::subscriptions::delete, v1::subscriptions::enable, v1::subscriptions::rotate_secret,
+        v1::subscriptions::replay, v1::subscriptions::deliveries,
         v1::establishments::list, v1::establishments::people,
         v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::break_glass_queue, v1::audit::review_break_glass,
     ),
@@ -35,6 +38,7 @@ use crate::state::AppState;
     tags(
         (name = "people", description = "The shared record: people, custody, movements, alerts, planned movements"),
         (name = "safety notices", description = "Health-owned instructions for prison staff: publish, revise, withdraw, read in your view"),
+        (name = "events", description = "Real-time events: signed webhooks (Standard Webhooks), the pull feed, replay and dead letters"),
         (name = "prison feed", description = "How the prison system writes to Gatehouse"),
         (name = "reference data", description = "Establishments"),
         (name = "governance", description = "Who saw a record, break-glass review, audit checkpoints and proofs"),

@@ -5,6 +5,7 @@
 
 pub mod crawl;
 pub mod logs;
+pub mod receiver;
 
 use gatehouse_domain::Scope;
 use gatehouse_policy::templates::template;
@@ -70,6 +71,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(engine: EngineKind, tag: &str) -> Self {
+        Self::spawn_with(engine, tag, |_| {}).await
+    }
+
+    /// Spawns with the configuration adjusted (a manual clock, delivery off, …).
+    pub async fn spawn_with(
+        engine: EngineKind,
+        tag: &str,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let (store, url) = gatehouse_store::testing::fresh_store_with_url(engine, tag).await;
         let mut keys = HashMap::new();
         for (name, tpl, est) in CONSUMERS {
@@ -90,13 +100,14 @@ impl TestApp {
             "gatehouse-test-{}.audit-key",
             uuid::Uuid::new_v4().simple()
         ));
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: BODY_LIMIT,
             max_batch_items: MAX_BATCH,
             audit_key: Some(key.clone()),
             ..ServerConfig::default()
         };
+        configure(&mut config);
         let app = Application::build_with_store(config, store.clone())
             .await
             .expect("server builds");
@@ -112,6 +123,27 @@ impl TestApp {
             store,
             keys,
             client: reqwest::Client::new(),
+            _shutdown: tx,
+        }
+    }
+
+    /// A second Gatehouse instance on the same database (its own connections),
+    /// as a scaled-out deployment runs; it stops when the handle is dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let store = gatehouse_store::connect(&self.url).await.unwrap();
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            audit_key: Some(self.audit_key.clone()),
+            ..ServerConfig::default()
+        };
+        let app = Application::build_with_store(config, store).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Instance {
+            base,
             _shutdown: tx,
         }
     }
@@ -180,6 +212,11 @@ impl TestApp {
     pub async fn counts(&self) -> TableCounts {
         self.store.counts().await.unwrap()
     }
+}
+
+pub struct Instance {
+    pub base: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Items in Gatehouse's native feed format.

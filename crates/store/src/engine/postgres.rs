@@ -13,6 +13,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1 FOR UPDATE";
 const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1 FOR UPDATE";
+const LOCK_CURSOR: &str = "SELECT seq FROM delivery_cursors WHERE name = $1 FOR UPDATE";
+/// How a delivery claim locks its rows: on PostgreSQL, rows another instance holds are skipped.
+const CLAIM_LOCK: &str = " FOR UPDATE OF d SKIP LOCKED";
 
 fn now() -> chrono::DateTime<chrono::Utc> {
     // PostgreSQL keeps microseconds: round here so a value read back equals the value written.

@@ -1014,22 +1014,7 @@ async fn identity_links(pool: &sqlx::Pool<Db>, pn: &PrisonNumber) -> Result<Vec<
 
 async fn outbox_after(pool: &sqlx::Pool<Db>, after: i64, limit: i64) -> Result<Vec<OutboxEvent>> {
     let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2").bind(after).bind(limit).fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| {
-            let data: String = col(r, "data")?;
-            Ok(OutboxEvent {
-                seq: col(r, "seq")?,
-                id: col(r, "id")?,
-                event_type: col(r, "type")?,
-                subject: col(r, "subject")?,
-                subject_seq: col(r, "subject_seq")?,
-                establishment: col(r, "establishment")?,
-                occurred_at: col(r, "occurred_at")?,
-                recorded_at: col(r, "recorded_at")?,
-                data: parsed("outbox.data", serde_json::from_str(&data))?,
-            })
-        })
-        .collect()
+    rows.iter().map(outbox_from_row).collect()
 }
 
 async fn counts(pool: &sqlx::Pool<Db>) -> Result<TableCounts> {
@@ -1275,6 +1260,7 @@ async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, out
 }
 
 include!("notices.rs");
+include!("delivery.rs");
 
 // ---------------------------------------------------------------- the trait, for this engine
 
@@ -1398,6 +1384,48 @@ impl crate::Store for EngineStore {
     }
     async fn notices_due_for_review(&self, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
         notices_due_for_review(&self.reader, est, before).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<SubscriptionRecord> {
+        create_subscription(&self.writer, new).await
+    }
+    async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRecord>> {
+        subscription(&self.writer, id).await
+    }
+    async fn subscriptions(&self, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
+        subscriptions(&self.reader, consumer).await
+    }
+    async fn set_subscription_status(&self, id: &str, status: SubscriptionStatus, reason: Option<&str>) -> Result<bool> {
+        set_subscription_status(&self.writer, id, status, reason).await
+    }
+    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret]) -> Result<bool> {
+        set_subscription_secrets(&self.writer, id, secrets).await
+    }
+    async fn fan_out(&self, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+        fan_out(&self.writer, limit, now, plan).await
+    }
+    async fn replay(&self, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+        replay(&self.writer, subscription, from_seq, now, plan).await
+    }
+    async fn outbox_event(&self, id: &str) -> Result<Option<OutboxEvent>> {
+        outbox_event(&self.reader, id).await
+    }
+    async fn outbox_seq_at(&self, at: DateTime<Utc>) -> Result<i64> {
+        outbox_seq_at(&self.reader, at).await
+    }
+    async fn claim_deliveries(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+        claim_deliveries(&self.writer, owner, now, lease_until, limit).await
+    }
+    async fn finish_delivery(&self, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+        finish_delivery(&self.writer, subscription, seq, at, result).await
+    }
+    async fn deliveries(&self, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+        deliveries(&self.reader, subscription, status, limit).await
+    }
+    async fn cursor(&self, name: &str) -> Result<i64> {
+        cursor(&self.writer, name).await
+    }
+    async fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
+        set_cursor(&self.writer, name, seq).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await

@@ -165,6 +165,7 @@ pub async fn post_events(
                 .store
                 .apply_feed(vec![to_entry(Ok(v), now)], mode, &source)
                 .await?;
+            state.delivery.wake();
             let outcome = out
                 .pop()
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no outcome for one item")))?;
@@ -173,6 +174,7 @@ pub async fn post_events(
         Shape::Many(values) => {
             let entries = values.into_iter().map(|v| to_entry(v, now)).collect();
             let items = state.store.apply_feed(entries, mode, &source).await?;
+            state.delivery.wake();
             record_writes(&state, &caller, &decision, &items).await?;
             let rejected = items
                 .iter()

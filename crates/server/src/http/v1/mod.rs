@@ -2,10 +2,12 @@
 
 pub mod audit;
 pub mod establishments;
+pub mod events;
 pub mod feed;
 pub mod notices;
 pub mod paging;
 pub mod people;
+pub mod subscriptions;
 pub mod views;
 
 use crate::state::AppState;
@@ -38,6 +40,25 @@ pub fn routes() -> Router<AppState> {
             get(notices::overdue),
         )
         .route("/prison-events", post(feed::post_events))
+        .route("/events", get(events::pull))
+        .route(
+            "/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::get_one).delete(subscriptions::delete),
+        )
+        .route("/subscriptions/{id}/enable", post(subscriptions::enable))
+        .route(
+            "/subscriptions/{id}/secret",
+            post(subscriptions::rotate_secret),
+        )
+        .route("/subscriptions/{id}/replay", post(subscriptions::replay))
+        .route(
+            "/subscriptions/{id}/deliveries",
+            get(subscriptions::deliveries),
+        )
         .route("/establishments", get(establishments::list))
         .route("/establishments/{code}/people", get(establishments::people))
         .route(

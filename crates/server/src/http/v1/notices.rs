@@ -390,6 +390,7 @@ pub async fn publish(
             },
         )
         .await?;
+    state.delivery.wake();
     metrics::counter!("gatehouse_safety_notices_written_total", "change" => "published")
         .increment(1);
     let level =
@@ -572,6 +573,7 @@ pub async fn revise(
             },
         )
         .await?;
+    state.delivery.wake();
     metrics::counter!("gatehouse_safety_notices_written_total", "change" => "revised").increment(1);
     Ok(with_etag(
         StatusCode::OK,
@@ -612,6 +614,7 @@ pub async fn withdraw(
             },
         )
         .await?;
+    state.delivery.wake();
     metrics::counter!("gatehouse_safety_notices_written_total", "change" => "withdrawn")
         .increment(1);
     Ok(with_etag(

@@ -1,0 +1,344 @@
+// Event delivery: `include!`d by shared.rs, so compiled once per engine.
+//
+// The fan-out turns outbox events into delivery rows, one per matching
+// subscription, under a lock on its cursor (so two instances never fan out the
+// same event twice). Workers claim due deliveries with a lease; on PostgreSQL
+// the claim skips rows another instance has locked (`CLAIM_LOCK`), so each
+// delivery goes to one worker in normal running, and an expired lease (a
+// crashed instance) makes it claimable again: at least once. Only the oldest
+// pending delivery of a person, per subscription, is claimable, so one
+// person's events arrive in order while others flow past a failing one.
+
+fn outbox_from_row(r: &DbRow) -> Result<OutboxEvent> {
+    let data: String = col(r, "data")?;
+    Ok(OutboxEvent {
+        seq: col(r, "seq")?,
+        id: col(r, "id")?,
+        event_type: col(r, "type")?,
+        subject: col(r, "subject")?,
+        subject_seq: col(r, "subject_seq")?,
+        establishment: col(r, "establishment")?,
+        occurred_at: col(r, "occurred_at")?,
+        recorded_at: col(r, "recorded_at")?,
+        data: parsed("outbox.data", serde_json::from_str(&data))?,
+    })
+}
+
+fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
+    let types: String = col(r, "event_types")?;
+    let ests: String = col(r, "establishments")?;
+    let secrets: String = col(r, "secrets")?;
+    let status: String = col(r, "status")?;
+    Ok(SubscriptionRecord {
+        id: col(r, "id")?,
+        consumer: col(r, "consumer")?,
+        url: col(r, "url")?,
+        event_types: parsed("subscriptions.event_types", serde_json::from_str(&types))?,
+        establishments: parsed("subscriptions.establishments", serde_json::from_str(&ests))?,
+        secrets: parsed("subscriptions.secrets", serde_json::from_str(&secrets))?,
+        status: SubscriptionStatus::parse(&status).ok_or_else(|| StoreError::corrupt("subscriptions.status"))?,
+        status_reason: col(r, "status_reason")?,
+        failing_since: col(r, "failing_since")?,
+        last_success_at: col(r, "last_success_at")?,
+        created_at: col(r, "created_at")?,
+        updated_at: col(r, "updated_at")?,
+    })
+}
+
+async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription) -> Result<SubscriptionRecord> {
+    let now = now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO subscriptions (id, consumer, url, event_types, establishments, secrets, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+    )
+    .bind(&id)
+    .bind(&new.consumer)
+    .bind(&new.url)
+    .bind(json_text(&new.event_types)?)
+    .bind(json_text(&new.establishments)?)
+    .bind(json_text(&vec![new.secret.clone()])?)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    subscription_from_row(&row)
+}
+
+async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<SubscriptionRecord>> {
+    sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| subscription_from_row(&r))
+        .transpose()
+}
+
+async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM subscriptions WHERE status <> 'deleted' AND ($1 IS NULL OR consumer = $1) ORDER BY created_at, id",
+    )
+    .bind(consumer)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(subscription_from_row).collect()
+}
+
+async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE subscriptions SET status = $2, status_reason = $3, updated_at = $4, \
+         failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END \
+         WHERE id = $1 AND status <> 'deleted'",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if status == SubscriptionStatus::Active {
+        // Re-enabled: what waited is due now.
+        sqlx::query("UPDATE deliveries SET next_attempt_at = $2 WHERE subscription_id = $1 AND status = 'pending'")
+            .bind(id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(done == 1)
+}
+
+async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret]) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query("UPDATE subscriptions SET secrets = $2, updated_at = $3 WHERE id = $1 AND status <> 'deleted'")
+        .bind(id)
+        .bind(json_text(&secrets)?)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(done == 1)
+}
+
+async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+    let mut tx = begin_write(pool).await?;
+    let cursor: i64 = col(&sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?, "seq")?;
+    let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2").bind(cursor).bind(limit).fetch_all(&mut *tx).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let subs: Vec<SubscriptionRecord> = sqlx::query("SELECT * FROM subscriptions WHERE status <> 'deleted'")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(subscription_from_row)
+        .collect::<Result<_>>()?;
+    let mut last = cursor;
+    for r in &rows {
+        let e = outbox_from_row(r)?;
+        for sub in plan(&subs, &e) {
+            insert_delivery(&mut tx, &sub, &e, now, false).await?;
+        }
+        last = e.seq;
+    }
+    sqlx::query("UPDATE delivery_cursors SET seq = $2 WHERE name = $1").bind("fanout").bind(last).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateTime<Utc>, replay: bool) -> Result<()> {
+    let sql = if replay {
+        "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO UPDATE SET \
+         status = 'pending', attempts = 0, next_attempt_at = $4, lease_owner = NULL, lease_until = NULL"
+    } else {
+        "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO NOTHING"
+    };
+    sqlx::query(sql).bind(sub).bind(e.seq).bind(&e.subject).bind(now).execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+    let mut tx = begin_write(pool).await?;
+    let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
+        .bind(subscription)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("no subscription with this id".into()))?;
+    let subs = vec![subscription_from_row(&row)?];
+    // Only what the fan-out has already passed: later events will come anyway.
+    let cursor: i64 = col(&sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?, "seq")?;
+    let rows = sqlx::query("SELECT * FROM outbox WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 100000")
+        .bind(from_seq)
+        .bind(cursor)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut n = 0;
+    for r in &rows {
+        let e = outbox_from_row(r)?;
+        if plan(&subs, &e).iter().any(|s| s == subscription) {
+            insert_delivery(&mut tx, subscription, &e, now, true).await?;
+            n += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn outbox_event(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<OutboxEvent>> {
+    sqlx::query("SELECT * FROM outbox WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| outbox_from_row(&r)).transpose()
+}
+
+async fn outbox_seq_at(pool: &sqlx::Pool<Db>, at: DateTime<Utc>) -> Result<i64> {
+    let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE recorded_at >= $1").bind(at).fetch_one(pool).await?;
+    let seq: Option<i64> = col(&row, "seq")?;
+    match seq {
+        Some(s) => Ok(s),
+        None => {
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox").fetch_one(pool).await?;
+            Ok(col::<i64>(&row, "seq")? + 1)
+        }
+    }
+}
+
+async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+    let mut tx = begin_write(pool).await?;
+    let sql = format!(
+        "SELECT d.subscription_id, d.outbox_seq, d.attempts FROM deliveries d \
+         JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active' \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.subject = d.subject \
+                         AND e.status = 'pending' AND e.outbox_seq < d.outbox_seq) \
+         ORDER BY d.outbox_seq LIMIT $2{CLAIM_LOCK}"
+    );
+    // Built from constants only: no input reaches the text.
+    let due = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+    let mut out = Vec::with_capacity(due.len());
+    for r in &due {
+        let sub: String = col(r, "subscription_id")?;
+        let seq: i64 = col(r, "outbox_seq")?;
+        sqlx::query("UPDATE deliveries SET lease_owner = $3, lease_until = $4 WHERE subscription_id = $1 AND outbox_seq = $2")
+            .bind(&sub)
+            .bind(seq)
+            .bind(owner)
+            .bind(lease_until)
+            .execute(&mut *tx)
+            .await?;
+        let event = outbox_from_row(&sqlx::query("SELECT * FROM outbox WHERE seq = $1").bind(seq).fetch_one(&mut *tx).await?)?;
+        out.push(ClaimedDelivery { subscription_id: sub, attempts: col(r, "attempts")?, event });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    match result {
+        AttemptResult::Delivered { status } => {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $3, last_status = $4, \
+                 last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE subscription_id = $1 AND outbox_seq = $2",
+            )
+            .bind(subscription)
+            .bind(seq)
+            .bind(at)
+            .bind(i64::from(*status))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE subscriptions SET failing_since = NULL, last_success_at = $2 WHERE id = $1")
+                .bind(subscription)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        AttemptResult::Retry { status, error, next } => {
+            sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_error = $5, \
+                 lease_owner = NULL, lease_until = NULL WHERE subscription_id = $1 AND outbox_seq = $2 AND status = 'pending'",
+            )
+            .bind(subscription)
+            .bind(seq)
+            .bind(next)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+            failing(&mut tx, subscription, at).await?;
+        }
+        AttemptResult::Dead { status, error } => {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_status = $3, last_error = $4, \
+                 lease_owner = NULL, lease_until = NULL WHERE subscription_id = $1 AND outbox_seq = $2 AND status = 'pending'",
+            )
+            .bind(subscription)
+            .bind(seq)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+            failing(&mut tx, subscription, at).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn failing(tx: &mut Tx<'_>, subscription: &str, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
+        .bind(subscription)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+    let rows = sqlx::query(
+        "SELECT d.status AS d_status, d.attempts, d.next_attempt_at, d.last_error, d.last_status, d.created_at AS d_created_at, \
+         d.delivered_at, d.subscription_id, o.* FROM deliveries d JOIN outbox o ON o.seq = d.outbox_seq \
+         WHERE d.subscription_id = $1 AND ($2 IS NULL OR d.status = $2) ORDER BY d.outbox_seq LIMIT $3",
+    )
+    .bind(subscription)
+    .bind(status.map(|s| s.as_str()))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = col(r, "d_status")?;
+            Ok(DeliveryRecord {
+                subscription_id: col(r, "subscription_id")?,
+                status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::corrupt("deliveries.status"))?,
+                attempts: col(r, "attempts")?,
+                next_attempt_at: col(r, "next_attempt_at")?,
+                last_error: col(r, "last_error")?,
+                last_status: col(r, "last_status")?,
+                created_at: col(r, "d_created_at")?,
+                delivered_at: col(r, "delivered_at")?,
+                event: outbox_from_row(r)?,
+            })
+        })
+        .collect()
+}
+
+async fn cursor(pool: &sqlx::Pool<Db>, name: &str) -> Result<i64> {
+    let row = sqlx::query("SELECT seq FROM delivery_cursors WHERE name = $1").bind(name).fetch_optional(pool).await?;
+    row.map(|r| col(&r, "seq")).transpose().map(|s| s.unwrap_or(0))
+}
+
+async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query("INSERT INTO delivery_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = $2")
+        .bind(name)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
