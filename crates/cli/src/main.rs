@@ -48,6 +48,9 @@ enum Command {
         /// Default: beside a SQLite database, or gatehouse-audit.key.
         #[arg(long, env = "GATEHOUSE_AUDIT_KEY")]
         audit_key: Option<std::path::PathBuf>,
+        /// Also publish every event (thin: no record data) to NATS JetStream, e.g. nats://127.0.0.1:4222.
+        #[arg(long, env = "GATEHOUSE_NATS_URL")]
+        nats_url: Option<String>,
     },
     /// Run the demo: synthetic estate, demo consumers and keys, the server.
     Demo(demo::DemoArgs),
@@ -107,7 +110,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match cli.command {
-        Command::Serve { listen, audit_key } => {
+        Command::Serve {
+            listen,
+            audit_key,
+            nats_url,
+        } => {
             let config = ServerConfig {
                 database_url: database_url(
                     &cli.database_url,
@@ -115,6 +122,10 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 listen,
                 audit_key,
+                delivery: gatehouse_server::delivery::DeliveryConfig {
+                    nats_url,
+                    ..Default::default()
+                },
                 ..ServerConfig::default()
             };
             let app = Application::build(config).await?;

@@ -66,7 +66,7 @@ impl Default for DeliveryConfig {
             clock: Clock::System,
             poll_interval: Duration::from_millis(200),
             attempt_timeout: Duration::from_secs(10),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             batch: 256,
             nats_url: None,
         }
