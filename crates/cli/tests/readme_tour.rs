@@ -13,9 +13,9 @@ fn tour_script(port: u16) -> String {
         .find("## A five-minute tour")
         .expect("README has the tour");
     let end = readme[start..]
-        .find("## Architecture")
+        .find("## Events: subscribe")
         .map(|e| start + e)
-        .expect("tour ends at Architecture");
+        .expect("tour ends at Events");
     let tour = &readme[start..end];
     let mut script = String::from("set -u\n");
     for block in tour.split("```sh\n").skip(1) {
@@ -105,6 +105,8 @@ fn readme_tour_works_as_printed() {
         "is not a prison number",
         "check digit",
         "send your API key",
+        r#""view":"condition""#,
+        r#""specversion":"1.0""#,
     ] {
         assert!(
             first.contains(expected),
