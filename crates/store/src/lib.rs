@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod model;
 pub mod page;
+pub mod staff;
 pub mod testing;
 
 use async_trait::async_trait;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use model::*;
 pub use page::{Cursor, Page, PageRequest};
+pub use staff::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -56,7 +58,7 @@ impl EngineKind {
 /// Everything Gatehouse keeps. Both engines implement it with the same behaviour;
 /// the store test suite runs against each.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: StaffStore + Send + Sync + 'static {
     fn engine(&self) -> EngineKind;
 
     /// Applies the engine's versioned migrations (idempotent).

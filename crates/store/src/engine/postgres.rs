@@ -58,3 +58,4 @@ impl EngineStore {
 }
 
 include!("shared.rs");
+include!("staff.rs");

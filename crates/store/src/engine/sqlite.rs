@@ -81,3 +81,4 @@ impl EngineStore {
 }
 
 include!("shared.rs");
+include!("staff.rs");
