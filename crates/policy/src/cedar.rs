@@ -86,6 +86,7 @@ impl CedarAuthorizer {
             Resource::Person {
                 establishment,
                 custody,
+                incoming,
             } => {
                 let u = uid("Person", "subject");
                 let attrs = HashMap::from([
@@ -96,6 +97,10 @@ impl CedarAuthorizer {
                     (
                         "custodyStatus".to_owned(),
                         string(custody.map(|c| c.as_str()).unwrap_or("unknown")),
+                    ),
+                    (
+                        "incomingEstablishment".to_owned(),
+                        string(incoming.as_ref().map(|e| e.as_str()).unwrap_or("")),
                     ),
                 ]);
                 (

@@ -56,6 +56,8 @@ pub enum Resource {
     Person {
         establishment: Option<EstablishmentCode>,
         custody: Option<CustodyStatus>,
+        /// The prison a planned transfer will take them to: its healthcare prepares for them.
+        incoming: Option<EstablishmentCode>,
     },
     Notice(NoticeFacts),
     /// Gatehouse's own surfaces: `feed`, `reference-data`, `audit`, `events`.
@@ -67,6 +69,7 @@ impl Resource {
         Self::Person {
             establishment,
             custody: None,
+            incoming: None,
         }
     }
 }

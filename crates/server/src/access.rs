@@ -35,6 +35,7 @@ pub fn person_resource(p: &PersonRecord) -> Resource {
     Resource::Person {
         establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
         custody: p.custody.as_ref().map(|c| c.status),
+        incoming: p.incoming.clone(),
     }
 }
 

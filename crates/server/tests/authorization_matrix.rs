@@ -20,6 +20,7 @@ const ENDPOINTS: &[(&str, Action)] = &[
     ("/planned-movements", Action::ReadPlannedMovements),
     ("/disclosures", Action::ReadDisclosures),
     ("/safety-notices", Action::ReadSafetyNotices),
+    ("/summary", Action::ReadSummary),
 ];
 
 on_both_engines!(
@@ -46,6 +47,7 @@ on_both_engines!(
             };
             for (pn, home) in people {
                 let resource = Resource::Person {
+                    incoming: None,
                     establishment: Some(EstablishmentCode::parse(home).unwrap()),
                     custody: Some(CustodyStatus::InPrison),
                 };

@@ -151,26 +151,53 @@ on_both_engines!(
 on_both_engines!(
     the_readme_example_receiver_verifies_and_prints_deliveries,
     |app: common::TestApp| async move {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let resp = app
             .post_json("lei-health", "/v1/subscriptions", &json!({"url": format!("http://127.0.0.1:{port}/hook"), "eventTypes": ["uk.gatehouse.alert.*"]}))
             .await;
         assert_eq!(resp.status(), 201);
         let sub: Value = resp.json().await.unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/webhook_receiver.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/webhook_receiver.py"
+        );
         let mut child = tokio::process::Command::new("python3")
-            .args([script, "--port", &port.to_string(), "--secret", sub["secret"].as_str().unwrap()])
+            .args([
+                script,
+                "--port",
+                &port.to_string(),
+                "--secret",
+                sub["secret"].as_str().unwrap(),
+            ])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("python3 runs the example receiver");
-        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
-        let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
-        assert!(first.starts_with("listening"), "{first} (is standardwebhooks installed? .ci/run installs it)");
-        app.feed(&json!([reception("r1", "A1234BC", "LEI", 5)])).await;
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(
+            child.stdout.take().unwrap(),
+        ));
+        let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(
+            first.starts_with("listening"),
+            "{first} (is standardwebhooks installed? .ci/run installs it)"
+        );
+        app.feed(&json!([reception("r1", "A1234BC", "LEI", 5)]))
+            .await;
         app.feed(&json!([{"id": "ex-1", "type": "gatehouse.alert", "occurredAt": at(0), "prisonNumber": "A1234BC",
                           "alert": {"id": "al-ex-1", "code": "HA", "active": true, "activeFrom": "2026-11-01"}}])).await;
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["type"], "uk.gatehouse.alert.raised");
         assert_eq!(v["subject"], "A1234BC");

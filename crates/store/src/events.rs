@@ -19,6 +19,9 @@ pub const PLANNED_MOVEMENT_AMENDED: &str = "uk.gatehouse.planned-movement.amende
 pub const PLANNED_MOVEMENT_CANCELLED: &str = "uk.gatehouse.planned-movement.cancelled";
 pub const PLANNED_MOVEMENT_COMPLETED: &str = "uk.gatehouse.planned-movement.completed";
 pub const IDENTITY_LINKED: &str = "uk.gatehouse.identity.linked";
+pub const MEDICATION_CONTINUITY_CHECK: &str = "uk.gatehouse.person.medication-continuity-check";
+pub const MEDICATION_CONTINUITY_CONFIRMED: &str =
+    "uk.gatehouse.person.medication-continuity-confirmed";
 pub const SAFETY_NOTICE_PUBLISHED: &str = "uk.gatehouse.safety-notice.published";
 pub const SAFETY_NOTICE_REVISED: &str = "uk.gatehouse.safety-notice.revised";
 pub const SAFETY_NOTICE_WITHDRAWN: &str = "uk.gatehouse.safety-notice.withdrawn";
@@ -41,6 +44,8 @@ pub const ALL: &[&str] = &[
     PLANNED_MOVEMENT_CANCELLED,
     PLANNED_MOVEMENT_COMPLETED,
     IDENTITY_LINKED,
+    MEDICATION_CONTINUITY_CHECK,
+    MEDICATION_CONTINUITY_CONFIRMED,
     SAFETY_NOTICE_PUBLISHED,
     SAFETY_NOTICE_REVISED,
     SAFETY_NOTICE_WITHDRAWN,

@@ -261,6 +261,30 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     async fn cursor(&self, name: &str) -> Result<i64>;
     async fn set_cursor(&self, name: &str, seq: i64) -> Result<()>;
 
+    // Medication continuity.
+    async fn continuity_checks(
+        &self,
+        prison_number: &PrisonNumber,
+        open_only: bool,
+    ) -> Result<Vec<ContinuityCheck>>;
+    async fn continuity_check(&self, id: &str) -> Result<Option<ContinuityCheck>>;
+    /// Confirms an open check and raises its event; a closed one is a conflict.
+    async fn confirm_continuity(
+        &self,
+        id: &str,
+        confirmation: &ContinuityConfirmation,
+    ) -> Result<ContinuityCheck>;
+
+    /// Links (or re-links with better provenance) a person's NHS number; conflicts are refused, never overwritten.
+    async fn link_identity(
+        &self,
+        prison_number: &PrisonNumber,
+        nhs: &NhsNumber,
+        method: LinkMethod,
+        verification: &str,
+        linked_by: &str,
+    ) -> Result<IdentityLinkRecord>;
+
     /// Row counts of every table that holds person data: tests use it to
     /// prove that refused input left the store unchanged.
     async fn counts(&self) -> Result<TableCounts>;

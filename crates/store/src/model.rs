@@ -21,6 +21,8 @@ pub struct PersonRecord {
     pub custody_source: Option<String>,
     /// The active NHS-number link, if any.
     pub nhs_link: Option<IdentityLinkRecord>,
+    /// The prison a planned transfer will take them to, while one is planned.
+    pub incoming: Option<gatehouse_domain::EstablishmentCode>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -496,3 +498,36 @@ pub struct DeliveryRecord {
 /// Chooses, for one outbox event, the subscriptions it goes to (by id).
 pub type DeliveryPlan<'a> =
     &'a (dyn Fn(&[SubscriptionRecord], &OutboxEvent) -> Vec<String> + Send + Sync);
+
+/// A medication-continuity check: a transfer or release (planned or actual) of
+/// a person whose medicines must travel with them. Open until a health
+/// consumer confirms it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuityCheck {
+    pub id: String,
+    pub prison_number: PrisonNumber,
+    /// `transfer` or `release`.
+    pub kind: String,
+    pub trigger_ref: String,
+    /// Raised by a plan, before departure (else by the movement itself).
+    pub planned: bool,
+    pub from_establishment: String,
+    pub to_establishment: Option<String>,
+    pub due_at: DateTime<Utc>,
+    /// The notice categories that require it (`time-critical-medication`, `medication-continuity`).
+    pub categories: Vec<String>,
+    /// `open`, `confirmed` or `cancelled`.
+    pub status: String,
+    pub raised_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+    pub confirmation: Option<serde_json::Value>,
+}
+
+/// A health consumer's confirmation that the medicines are arranged.
+#[derive(Debug, Clone)]
+pub struct ContinuityConfirmation {
+    pub note: String,
+    pub author: gatehouse_domain::notice::Author,
+    pub consumer: String,
+}

@@ -28,6 +28,8 @@ pub enum EventKind {
     PlannedMovement,
     Identity,
     SafetyNotice,
+    /// A medication-continuity check opened or confirmed: to the sending and the receiving prison.
+    ContinuityCheck,
 }
 
 impl EventKind {
@@ -35,6 +37,7 @@ impl EventKind {
         let t = event_type.strip_prefix(gatehouse_store::events::PREFIX)?;
         Some(match t {
             "person.details-changed" => Self::PersonDetails,
+            t if t.starts_with("person.medication-continuity-") => Self::ContinuityCheck,
             t if t.starts_with("person.") => Self::Movement,
             t if t.starts_with("alert.") => Self::Alert,
             t if t.starts_with("planned-movement.") => Self::PlannedMovement,
@@ -52,7 +55,7 @@ impl EventKind {
             Self::Alert => Action::ReadAlerts,
             Self::PlannedMovement => Action::ReadPlannedMovements,
             Self::Identity => Action::ReadIdentity,
-            Self::SafetyNotice => Action::ReadSafetyNotices,
+            Self::SafetyNotice | Self::ContinuityCheck => Action::ReadSafetyNotices,
         }
     }
 
@@ -64,7 +67,7 @@ impl EventKind {
             Self::PersonDetails | Self::Identity => format!("/v1/people/{pn}"),
             Self::Alert => format!("/v1/people/{pn}/alerts"),
             Self::PlannedMovement => format!("/v1/people/{pn}/planned-movements"),
-            Self::SafetyNotice => e.data["href"]
+            Self::SafetyNotice | Self::ContinuityCheck => e.data["href"]
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("/v1/people/{pn}/safety-notices")),
@@ -84,9 +87,16 @@ impl EventKind {
             .establishment
             .as_deref()
             .and_then(|c| EstablishmentCode::parse(c).ok());
-        let person = Resource::Person {
-            establishment: establishment.clone(),
-            custody: None,
+        let person = match self {
+            // The receiving prison prepares for the patient before they arrive.
+            Self::ContinuityCheck => Resource::Person {
+                establishment: establishment.clone(),
+                custody: None,
+                incoming: e.data["to"]
+                    .as_str()
+                    .and_then(|c| EstablishmentCode::parse(c).ok()),
+            },
+            _ => Resource::person(establishment.clone()),
         };
         let permits = |action, resource: &Resource| {
             authorizer
@@ -107,7 +117,8 @@ impl EventKind {
             | Self::Alert
             | Self::PlannedMovement
             | Self::PersonDetails
-            | Self::Identity => e.data.clone(),
+            | Self::Identity
+            | Self::ContinuityCheck => e.data.clone(),
             Self::SafetyNotice => {
                 // The notice's own facts decide, as for a read: its audience, its level.
                 let audience: Vec<String> = e.data["audience"]

@@ -299,10 +299,7 @@ impl Delivery {
         let decision = self.inner.authorizer.decide(&Request {
             principal,
             action: kind.action(),
-            resource: &Resource::Person {
-                establishment,
-                custody: None,
-            },
+            resource: &Resource::person(establishment),
             purpose,
             break_glass: false,
         });

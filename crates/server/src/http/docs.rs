@@ -23,7 +23,8 @@ use crate::state::AppState;
     ),
     paths(
         health::live, health::ready, health::metrics,
-        v1::people::get_person, v1::people::search, v1::people::movements, v1::people::alerts, v1::people::planned_movements,
+        v1::people::get_person, v1::summary::get_summary, v1::people::search, v1::continuity::link_nhs_number,
+        v1::continuity::get_check, v1::continuity::confirm, v1::roll::wing_summary, v1::people::movements, v1::people::alerts, v1::people::planned_movements,
         v1::notices::list_for_person, v1::notices::publish, v1::notices::get_notice, v1::notices::versions,
         v1::notices::revise, v1::notices::withdraw, v1::notices::overdue,
         v1::feed::post_events,

@@ -66,6 +66,7 @@ fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> Result<Pers
         custody,
         custody_source: col(row, "custody_source")?,
         nhs_link: link,
+        incoming: opt_code(row, "incoming_establishment")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
@@ -713,9 +714,11 @@ async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonR
         .bind(PlannedStatus::Planned.as_str())
         .fetch_all(&mut **tx)
         .await?;
+    let mut fulfilled = Vec::new();
     for row in &plans {
         let plan = planned_from_row(row)?;
         if plan.planned.is_fulfilled_by(m) {
+            fulfilled.push(plan.planned.id.clone());
             sqlx::query("UPDATE planned_movements SET status = $1, fulfilled_by = $2, updated_at = $3 WHERE plan_id = $4")
                 .bind(PlannedStatus::Completed.as_str())
                 .bind(seq)
@@ -726,6 +729,22 @@ async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonR
             a.changes.push(format!("planned {} {} completed by this movement", plan.planned.kind.as_str(), plan.planned.id));
             emit(tx, a, events::PLANNED_MOVEMENT_COMPLETED, Some(&plan.planned.establishment), json!({"prisonNumber": pn, "plannedMovementId": plan.planned.id})).await?;
         }
+    }
+    if !fulfilled.is_empty() {
+        refresh_incoming(tx, pn).await?;
+    }
+    // An unplanned transfer or release still needs its medicines to travel.
+    let kind = match m.kind {
+        MovementKind::TransferOut => Some("transfer"),
+        MovementKind::Release => Some("release"),
+        _ => None,
+    };
+    if let Some(kind) = kind
+        && newest
+        && !journey_has_check(tx, pn, &fulfilled, kind, m.destination.as_ref(), a.now).await?
+    {
+        let event_id = a.item.event_id.as_str().to_owned();
+        raise_continuity(tx, a, kind, &event_id, false, &m.establishment, m.destination.as_ref(), m.occurred_at).await?;
     }
     Ok(Ok(ItemStatus::Stored))
 }
@@ -862,6 +881,12 @@ async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
     let (verb, event) = if prior.is_some() { ("amended", events::PLANNED_MOVEMENT_AMENDED) } else { ("scheduled", events::PLANNED_MOVEMENT_SCHEDULED) };
     a.changes.push(format!("planned {} {} {verb}", p.kind.as_str(), p.id));
     emit(tx, a, event, Some(&p.establishment), json!({"prisonNumber": pn, "plannedMovement": p})).await?;
+    match p.kind {
+        PlannedMovementKind::Transfer => raise_continuity(tx, a, "transfer", &p.id, true, &p.establishment, p.destination.as_ref(), p.planned_for).await?,
+        PlannedMovementKind::Release => raise_continuity(tx, a, "release", &p.id, true, &p.establishment, None, p.planned_for).await?,
+        _ => {}
+    }
+    refresh_incoming(tx, pn).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
@@ -889,6 +914,8 @@ async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
         .await?;
     a.changes.push(format!("planned {} {id} cancelled", prior.planned.kind.as_str()));
     emit(tx, a, events::PLANNED_MOVEMENT_CANCELLED, Some(&prior.planned.establishment), json!({"prisonNumber": pn, "plannedMovementId": id})).await?;
+    cancel_continuity(tx, pn, id, a.now).await?;
+    refresh_incoming(tx, pn).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
@@ -1261,6 +1288,8 @@ async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, out
 
 include!("notices.rs");
 include!("delivery.rs");
+include!("continuity.rs");
+include!("identity.rs");
 
 // ---------------------------------------------------------------- the trait, for this engine
 
@@ -1426,6 +1455,18 @@ impl crate::Store for EngineStore {
     }
     async fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
         set_cursor(&self.writer, name, seq).await
+    }
+    async fn continuity_checks(&self, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
+        continuity_checks(&self.reader, pn, open_only).await
+    }
+    async fn continuity_check(&self, id: &str) -> Result<Option<ContinuityCheck>> {
+        continuity_check(&self.reader, id).await
+    }
+    async fn confirm_continuity(&self, id: &str, confirmation: &ContinuityConfirmation) -> Result<ContinuityCheck> {
+        confirm_continuity(&self.writer, id, confirmation).await
+    }
+    async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str) -> Result<IdentityLinkRecord> {
+        link_identity(&self.writer, pn, nhs, method, verification, linked_by).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await

@@ -1,13 +1,16 @@
 //! `/v1`: the REST API. Every route needs an API key.
 
 pub mod audit;
+pub mod continuity;
 pub mod establishments;
 pub mod events;
 pub mod feed;
 pub mod notices;
 pub mod paging;
 pub mod people;
+pub mod roll;
 pub mod subscriptions;
+pub mod summary;
 pub mod views;
 
 use crate::state::AppState;
@@ -18,6 +21,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/people", get(people::search))
         .route("/people/{prisonNumber}", get(people::get_person))
+        .route("/people/{prisonNumber}/summary", get(summary::get_summary))
+        .route(
+            "/people/{prisonNumber}/nhs-number",
+            axum::routing::put(continuity::link_nhs_number),
+        )
+        .route("/continuity-checks/{id}", get(continuity::get_check))
+        .route("/continuity-checks/{id}/confirm", post(continuity::confirm))
         .route("/people/{prisonNumber}/movements", get(people::movements))
         .route("/people/{prisonNumber}/alerts", get(people::alerts))
         .route(
@@ -61,6 +71,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/establishments", get(establishments::list))
         .route("/establishments/{code}/people", get(establishments::people))
+        .route(
+            "/establishments/{code}/wings/{wing}/summary",
+            get(roll::wing_summary),
+        )
         .route(
             "/people/{prisonNumber}/disclosures",
             get(audit::person_disclosures),

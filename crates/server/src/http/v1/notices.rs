@@ -337,15 +337,26 @@ pub async fn visible_notices(
     include_withdrawn: bool,
     now: DateTime<Utc>,
 ) -> Result<(Vec<NoticeView>, Vec<String>), ApiError> {
+    visible_notices_for(state, caller, &pending.person, include_withdrawn, now).await
+}
+
+/// The caller's views of a person's notices (the person already permitted).
+pub async fn visible_notices_for(
+    state: &AppState,
+    caller: &Caller,
+    person: &PersonRecord,
+    include_withdrawn: bool,
+    now: DateTime<Utc>,
+) -> Result<(Vec<NoticeView>, Vec<String>), ApiError> {
     let mut notices = state
         .store
-        .notices_for(&pending.person.prison_number, include_withdrawn)
+        .notices_for(&person.prison_number, include_withdrawn)
         .await?;
     notices.sort_by_key(|n| (n.content.category.urgency(), n.content.valid_from));
     let mut items = Vec::new();
     let mut fields = Vec::new();
     for n in &notices {
-        if let Some(level) = notice_level(state, caller, &pending.person, n, now) {
+        if let Some(level) = notice_level(state, caller, person, n, now) {
             fields.push(disclosed_fields(n, level));
             items.push(NoticeView::build(n, level, now));
         }
