@@ -107,6 +107,7 @@ fn readme_tour_works_as_printed() {
         "send your API key",
         r#""view":"condition""#,
         r#""specversion":"1.0""#,
+        r#""sections":[{"key":"medication-continuity""#,
     ] {
         assert!(
             first.contains(expected),
