@@ -6,11 +6,15 @@
 //!   (parse + `Store::apply_feed`) against plain batched inserts of the same
 //!   rows through the same driver (sqlx), on SQLite and PostgreSQL.
 //! - [`baseline`]: the baseline's rows, tables and insert methods.
+//! - [`reads`]: read throughput and latency of a person read with auth,
+//!   policy and audit on, audit off, and a bare axum JSON endpoint of the
+//!   same binary, under a load generator in the same process.
 //!
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
 pub mod baseline;
 pub mod ingest;
+pub mod reads;
 
 use clap::Subcommand;
 
@@ -19,10 +23,15 @@ pub enum BenchCommand {
     /// Bulk load of the synthetic estate: Gatehouse's feed path against
     /// plain batched inserts of the same rows (target ≥ 50%, DESIGN.md §6).
     Ingest(ingest::IngestArgs),
+    /// Read throughput: a person read with auth, policy and audit on, with
+    /// audit off, and a bare endpoint (target ≥ 50% of bare's requests/s,
+    /// p99 ≤ 10 ms at half that load; DESIGN.md §6).
+    Reads(reads::ReadsArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(args).await,
+        BenchCommand::Reads(args) => reads::run(args).await,
     }
 }

@@ -765,7 +765,7 @@ async fn measure_engine(
     ];
     for (name, target, request) in closed {
         eprintln!(
-            "{}: {name}: {} connections, {:.0}s + {:.0}s warm-up",
+            "{}: {name}: {} connections, {}s + {}s warm-up",
             engine.as_str(),
             args.connections,
             seconds.as_secs_f64(),
@@ -812,7 +812,7 @@ async fn measure_engine(
     for (name, rate) in runs {
         let rate = rate.max(1.0);
         eprintln!(
-            "{}: {name} ({}/s): {:.0}s + {:.0}s warm-up",
+            "{}: {name} ({}/s): {}s + {}s warm-up",
             engine.as_str(),
             thousands(rate),
             seconds.as_secs_f64(),
@@ -895,7 +895,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "reads: {}, purpose {}, {} connections, {:.0}s per scenario after {:.0}s warm-up.",
+        "reads: {}, purpose {}, {} connections, {}s per scenario after {}s warm-up.",
         args.path, args.purpose, args.connections, args.seconds, args.warmup
     );
     println!(
