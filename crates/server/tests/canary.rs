@@ -129,6 +129,31 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
     )
     .await;
     ids.push(withdrawn);
+    // A planned transfer opens a medication-continuity check (notice 2 is
+    // time-critical); healthcare confirms it with a note prison staff must not read.
+    let (s, _) = app
+        .feed(&json!({"id": "plan-1", "type": "gatehouse.planned-movement", "occurredAt": at(1), "prisonNumber": "A1234BC",
+            "plannedMovement": {"id": "TRF-CANARY", "kind": "transfer", "establishment": "LEI", "destination": "MDI",
+                                "plannedFor": (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339()}}))
+        .await;
+    assert!(s == 200 || s == 201);
+    let check = app
+        .store
+        .continuity_checks(
+            &gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+    let check = check[0].id.clone();
+    send(
+        app,
+        Method::POST,
+        "lei-health",
+        &format!("/v1/continuity-checks/{check}/confirm"),
+        &json!({"note": format!("Supply packed. {CLINICAL}"), "author": author()}),
+    )
+    .await;
     // A break-glass grant, so the review endpoints have something to act on.
     let r = app
         .client
@@ -158,6 +183,10 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
     fx.params.insert("id".into(), ids[0].clone());
     fx.params
         .insert("/v1/audit/break-glass/{id}/review#id".into(), grant);
+    fx.params
+        .insert("/v1/continuity-checks/{id}#id".into(), check.clone());
+    fx.params
+        .insert("/v1/continuity-checks/{id}/confirm#id".into(), check);
     fx.queries.insert(
         "/v1/people",
         vec![

@@ -301,6 +301,11 @@ on_both_engines!(
             ("lei-health", json!({"url": "not a url"}), 400),
             (
                 "lei-health",
+                json!({"url": "http://receiver.example/hook"}),
+                400,
+            ),
+            (
+                "lei-health",
                 json!({"url": "https://x.example/h", "eventTypes": ["uk.gatehouse.nope"]}),
                 400,
             ),

@@ -62,6 +62,16 @@ impl From<ContinuityCheck> for ContinuityCheckView {
     }
 }
 
+/// A notice with every field at the person's establishment: who may read it may read clinical detail there.
+fn whole_notice_at(p: &gatehouse_store::PersonRecord) -> gatehouse_policy::Resource {
+    gatehouse_policy::Resource::Notice(gatehouse_policy::NoticeFacts {
+        establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
+        disclosure_level: "instruction-only".into(),
+        consent_recorded: false,
+        audience: vec!["healthcare-only".into()],
+    })
+}
+
 async fn load(state: &AppState, id: &str) -> Result<ContinuityCheck, ApiError> {
     let not_found =
         || ApiError::NotFound("no continuity check with this id is visible to you".into());
@@ -85,15 +95,41 @@ pub async fn get_check(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ContinuityCheckView>, ApiError> {
     let c = load(&state, &id).await?;
+    // The confirmation note is a clinician's free text: health consumers only.
+    let person = state
+        .store
+        .person(&c.prison_number)
+        .await?
+        .ok_or_else(ApiError::not_found_person)?;
+    let clinical = caller
+        .decide(
+            &state,
+            Action::ReadNoticeClinical,
+            &whole_notice_at(&person),
+        )
+        .is_permit();
+    let fields = if clinical {
+        vec![
+            format!("continuity-check/{}", c.id),
+            format!("continuity-check/{}:confirmation", c.id),
+        ]
+    } else {
+        vec![format!("continuity-check/{}", c.id)]
+    };
+    let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
     person_access(
         &state,
         &caller,
         c.prison_number.as_str(),
         Action::ReadSafetyNotices,
-        View::new("continuity-check", &[&format!("continuity-check/{}", c.id)]),
+        View::new("continuity-check", &field_refs),
     )
     .await?;
-    Ok(Json(c.into()))
+    let mut view = ContinuityCheckView::from(c);
+    if !clinical {
+        view.confirmation = None;
+    }
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -211,6 +247,13 @@ pub async fn link_nhs_number(
     let verification = match input.verification.as_deref() {
         None if method == LinkMethod::PdsTrace => verification::PRESENT_AND_VERIFIED.to_owned(),
         None => verification::PRESENT_NOT_TRACED.to_owned(),
+        // Only a trace against the Personal Demographics Service verifies a number.
+        Some("01") if method != LinkMethod::PdsTrace => {
+            return Err(ApiError::bad_field(ParseError::new(
+                "verification",
+                "01 (present and verified) needs a pds-trace; a manual link is 02 or another code",
+            )));
+        }
         Some(v @ ("01" | "02" | "03" | "04" | "05" | "06" | "07" | "08")) => v.to_owned(),
         Some(_) => {
             return Err(ApiError::bad_field(ParseError::new(

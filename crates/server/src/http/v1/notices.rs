@@ -132,9 +132,8 @@ pub struct NoticeView {
     pub valid_from: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
     pub review_by: NaiveDate,
-    /// Only in the `clinical` view: the review date has passed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub review_overdue: Option<bool>,
+    /// The review date has passed: the notice may be out of date (ask healthcare).
+    pub review_overdue: bool,
     /// Who to ask about it: the author's role and professional registration.
     pub author: Author,
     pub source: String,
@@ -177,7 +176,7 @@ impl NoticeView {
             valid_from: c.valid_from,
             valid_until: c.valid_until,
             review_by: c.review_by,
-            review_overdue: None,
+            review_overdue: c.review_overdue(now.date_naive()),
             author: n.author.clone(),
             source: format!("health:{}", n.updated_by),
             owner: Owner::Health,
@@ -194,7 +193,6 @@ impl NoticeView {
         if level == NoticeLevel::Clinical {
             view.clinical_detail = c.clinical_detail.clone();
             view.consent = c.consent.clone();
-            view.review_overdue = Some(c.review_overdue(now.date_naive()));
             view.links.versions = Some(format!("/v1/safety-notices/{}/versions", n.id));
         }
         view

@@ -123,19 +123,28 @@ fn bad(field: &str, rule: impl Into<String>) -> ApiError {
     ApiError::bad_field(ParseError::new(field, rule))
 }
 
+/// Receivers are reached over HTTPS; plain HTTP only to a receiver on this host.
 fn parse_url(raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
-    let ok_scheme = raw.starts_with("https://") || raw.starts_with("http://");
     let parsed = reqwest::Url::parse(raw)
         .ok()
         .filter(|u| u.host_str().is_some());
-    if !ok_scheme || parsed.is_none() || raw.len() > 2000 {
+    let Some(url) = parsed.filter(|_| raw.len() <= 2000) else {
         return Err(bad(
             "url",
-            "must be an absolute http(s) URL with a host, at most 2000 characters",
+            "must be an absolute https URL with a host, at most 2000 characters",
         ));
+    };
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(raw.to_owned()),
+        "http" if loopback => Ok(raw.to_owned()),
+        "http" => Err(bad(
+            "url",
+            "must use https (plain http only to a receiver on this host)",
+        )),
+        _ => Err(bad("url", "must be an https URL")),
     }
-    Ok(raw.to_owned())
 }
 
 fn parse_types(types: &[String]) -> Result<Vec<String>, ApiError> {
