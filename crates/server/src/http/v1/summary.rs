@@ -315,9 +315,8 @@ async fn warnings(
     if p.custody.is_none() {
         w.push(markers::NO_MOVEMENT.to_owned());
     }
-    match &p.nhs_link {
-        None => w.push(markers::NOT_LINKED.to_owned()),
-        Some(_) => {}
+    if p.nhs_link.is_none() {
+        w.push(markers::NOT_LINKED.to_owned());
     }
     let confirmed = p
         .nhs_link
