@@ -7,6 +7,7 @@
 pub mod docs;
 pub mod health;
 pub mod v1;
+pub mod web;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,6 +27,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(health::routes())
         .merge(docs::routes())
         .nest("/v1", v1::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(telemetry::track))
