@@ -2,7 +2,7 @@
 
 use super::paging::{PageParams, page_view};
 use super::views::{AlertView, MovementView, PageView, PersonView, PlannedMovementView};
-use crate::access::{View, disclose, person_access, person_resource};
+use crate::access::{View, disclose, person_access, person_access_pending, person_resource};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
@@ -68,16 +68,18 @@ pub async fn get_person(
         .person(&pn_parsed)
         .await?
         .ok_or_else(ApiError::not_found_person)?;
-    let (_, fields) = person_view(&state, &caller, &person);
-    let access = person_access(
-        &state,
-        &caller,
-        &pn,
-        Action::ReadPerson,
-        View::new("person", fields),
-    )
-    .await?;
-    Ok(Json(person_view(&state, &caller, &access.person).0))
+    // Loaded once: the same record is decided on, disclosed and shown.
+    let pending =
+        person_access_pending(&state, &caller, person, Action::ReadPerson, "person").await?;
+    let (view, fields) = person_view(&state, &caller, &pending.person);
+    pending
+        .disclosed(
+            &state,
+            &caller,
+            fields.iter().map(|f| (*f).to_owned()).collect(),
+        )
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
