@@ -42,6 +42,25 @@ pub const DEMO_CONSUMERS: &[(&str, &str, &str)] = &[
     ("ig", "information-governance", "*"),
 ];
 
+/// The demo staff accounts for the web pages: (username, display name, role,
+/// establishments, **published demo password**; demo database only).
+pub const DEMO_STAFF: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "officer.leeds",
+        "Officer Leeds",
+        "officer",
+        "LEI",
+        "demo-officer-leeds",
+    ),
+    (
+        "nurse.leeds",
+        "Nurse Leeds",
+        "healthcare",
+        "LEI",
+        "demo-nurse-leeds",
+    ),
+];
+
 /// The published demo key of a demo consumer.
 pub fn demo_key(name: &str) -> (String, StoredKey) {
     let prefix = hex::encode(&Sha256::digest(format!("gatehouse-demo-prefix:{name}"))[..4]);
@@ -109,6 +128,28 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
+    for (username, display, role, est, password) in DEMO_STAFF {
+        let role = gatehouse_store::StaffRole::parse(role)?;
+        match crate::staff::add_user(
+            store.as_ref(),
+            username,
+            display,
+            role,
+            Scope::parse(est)?,
+            password,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<StoreError>(),
+                    Some(StoreError::Conflict(_))
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+
     let app = Application::build_with_store(
         ServerConfig {
             database_url: url.clone(),
@@ -130,6 +171,10 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
     println!("Demo consumers and their published demo keys (demo database only):");
     for (name, tpl, est) in DEMO_CONSUMERS {
         println!("  {name:<12} {tpl:<24} {est:<4} {}", demo_key(name).0);
+    }
+    println!("\nStaff pages at {base}/ (published demo passwords, demo database only):");
+    for (username, _, role, est, password) in DEMO_STAFF {
+        println!("  {username:<14} {role:<11} {est:<4} password {password}");
     }
     println!("\nTry:");
     println!("  {base}/docs                      the API reference");

@@ -5,6 +5,7 @@
 //!   published demo keys, and serve.
 //! - `migrate`: apply the database migrations.
 //! - `consumer add|list|revoke|add-key`: manage consumer systems and their keys.
+//! - `staff add|list`: manage staff accounts for the web pages.
 //! - `import`: load NDJSON prison events, with a progress bar.
 //! - `bench`: the benchmarks of DESIGN.md §6 (`bench ingest`; see bench/README.md).
 
@@ -14,6 +15,7 @@ mod consumer;
 mod demo;
 mod import;
 mod report;
+mod staff;
 
 use clap::{Parser, Subcommand};
 use gatehouse_server::{Application, ServerConfig};
@@ -59,6 +61,9 @@ enum Command {
     /// Manage consumers (the systems that call Gatehouse).
     #[command(subcommand)]
     Consumer(consumer::ConsumerCommand),
+    /// Manage staff accounts for the web pages.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
     /// Import prison events from an NDJSON file (`-` for standard input).
     Import(import::ImportArgs),
     /// Verify the disclosure audit, or report who saw a person's record.
@@ -154,6 +159,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Consumer(cmd) => {
             consumer::run(
+                database_url(
+                    &cli.database_url,
+                    gatehouse_server::config::DEFAULT_DATABASE_URL,
+                ),
+                cmd,
+            )
+            .await
+        }
+        Command::Staff(cmd) => {
+            staff::run(
                 database_url(
                     &cli.database_url,
                     gatehouse_server::config::DEFAULT_DATABASE_URL,

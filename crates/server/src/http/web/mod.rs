@@ -87,7 +87,8 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
     resp
 }
 
-/// Every web answer: a strict CSP, no framing, no sniffing, no referrer, and
+/// Every web answer: a strict CSP, no framing, no sniffing, no referrer sent to
+/// other sites (a same-origin one keeps `Origin` on our own forms), and
 /// (unless the handler said otherwise) no caching of pages holding person data.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
@@ -103,7 +104,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
