@@ -6,6 +6,7 @@
 //!   (parse + `Store::apply_feed`) against plain batched inserts of the same
 //!   rows through the same driver (sqlx), on SQLite and PostgreSQL.
 //! - [`baseline`]: the baseline's rows, tables and insert methods.
+//! - [`delivery`]: prison event in → webhook received, against the same POST sent straight to it.
 //! - [`reads`]: read throughput and latency of a person read with auth,
 //!   policy and audit on, audit off, and a bare axum JSON endpoint of the
 //!   same binary, under a load generator in the same process.
@@ -13,6 +14,7 @@
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
 pub mod baseline;
+pub mod delivery;
 pub mod ingest;
 pub mod reads;
 
@@ -27,11 +29,16 @@ pub enum BenchCommand {
     /// audit off, and a bare endpoint (target ≥ 50% of bare's requests/s,
     /// p99 ≤ 10 ms at half that load; DESIGN.md §6).
     Reads(reads::ReadsArgs),
+    /// Prison event in → webhook received on loopback: p50 and p99 at a fixed
+    /// rate against a direct POST to the same receiver, and the throughput
+    /// ceiling (target p99 ≤ 50 ms at 1,000 events/s; DESIGN.md §6).
+    Delivery(delivery::DeliveryArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(args).await,
         BenchCommand::Reads(args) => reads::run(args).await,
+        BenchCommand::Delivery(args) => delivery::run(args).await,
     }
 }
