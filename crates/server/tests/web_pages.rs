@@ -471,6 +471,13 @@ on_both_engines!(
         assert!(page.body.contains("EDWARD EXAMPLE"));
         assert!(page.body.contains("LEI-A-2-014"));
         assert!(page.body.contains("Not linked to an NHS number"));
+        // The page is the point-of-need summary: what is missing is said in words.
+        assert!(
+            page.body
+                .contains("No health system has confirmed this record"),
+            "{}",
+            page.body
+        );
         assert!(
             !page.body.contains("epilepsy"),
             "instruction-only: no condition"

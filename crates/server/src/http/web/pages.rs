@@ -14,13 +14,13 @@
 use super::principal::{caller_for, caller_under};
 use super::session::{Signed, current, role_label};
 use super::{Chrome, WebError, encode, fmt, query, render};
-use crate::access::{View, person_access, person_access_pending, person_resource, record};
+use crate::access::{View, person_access, person_resource, record};
 use crate::auth::Caller;
-use crate::http::v1::notices::{
-    NoticeLevel, NoticeView, disclosed_fields, notice_level, visible_notices,
-};
+use crate::error::ApiError;
+use crate::http::v1::notices::{NoticeLevel, NoticeView, disclosed_fields, notice_level};
 use crate::http::v1::people::person_view;
-use crate::http::v1::views::{PersonView, markers};
+use crate::http::v1::summary::{self, SummaryView};
+use crate::http::v1::views::{CustodyView, PersonView, markers};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -128,15 +128,70 @@ pub struct NoticeCard {
     pub can_change: bool,
 }
 
+/// The parts of a notice view (its JSON, as `/v1` and the summary carry it) that a card shows.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NoticeDetail {
+    id: String,
+    version: i64,
+    status: gatehouse_domain::NoticeStatus,
+    view: NoticeLevel2,
+    category: gatehouse_domain::NoticeCategory,
+    instruction: String,
+    audience: Vec<Audience>,
+    condition: Option<String>,
+    clinical_detail: Option<String>,
+    consent: Option<gatehouse_domain::notice::ConsentRecord>,
+    review_by: NaiveDate,
+    author: gatehouse_domain::notice::Author,
+    last_updated: DateTime<Utc>,
+}
+
+#[derive(serde::Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+enum NoticeLevel2 {
+    Instruction,
+    Condition,
+    Clinical,
+}
+
 impl NoticeCard {
+    /// A card from a notice view. It goes through the view's JSON, the one path
+    /// every card takes (the summary holds its notices as JSON), so a preview
+    /// and the page it predicts are made the same way.
     pub fn from_view(v: &NoticeView, can_change: bool) -> Self {
-        Self {
-            id: v.id.clone(),
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|j| Self::from_detail(&j, can_change))
+            .unwrap_or_else(|| Self {
+                id: v.id.clone(),
+                category: label(v.category.as_str()),
+                urgent: v.category.urgency() == 0,
+                instruction: v.instruction.clone(),
+                condition: None,
+                clinical_detail: None,
+                consent: None,
+                audience: String::new(),
+                view: "instruction",
+                review_by: fmt::date(v.review_by),
+                author: String::new(),
+                updated: fmt::time(v.last_updated),
+                version: v.version,
+                withdrawn: false,
+                can_change: false,
+            })
+    }
+
+    /// A card from a notice view's JSON; `None` when it is not one.
+    pub fn from_detail(json: &serde_json::Value, can_change: bool) -> Option<Self> {
+        let v: NoticeDetail = serde_json::from_value(json.clone()).ok()?;
+        Some(Self {
+            id: v.id,
             category: label(v.category.as_str()),
             urgent: v.category.urgency() == 0,
-            instruction: v.instruction.clone(),
-            condition: v.condition.clone(),
-            clinical_detail: v.clinical_detail.clone(),
+            instruction: v.instruction,
+            condition: v.condition,
+            clinical_detail: v.clinical_detail,
             consent: v.consent.as_ref().map(|c| {
                 format!(
                     "{} recorded on {} by {}",
@@ -152,9 +207,9 @@ impl NoticeCard {
                 .collect::<Vec<_>>()
                 .join(", "),
             view: match v.view {
-                NoticeLevel::Instruction => "instruction",
-                NoticeLevel::Condition => "condition",
-                NoticeLevel::Clinical => "clinical",
+                NoticeLevel2::Instruction => "instruction",
+                NoticeLevel2::Condition => "condition",
+                NoticeLevel2::Clinical => "clinical",
             },
             review_by: fmt::date(v.review_by),
             author: format!(
@@ -166,8 +221,8 @@ impl NoticeCard {
             updated: fmt::time(v.last_updated),
             version: v.version,
             withdrawn: v.status == gatehouse_domain::NoticeStatus::Withdrawn,
-            can_change: can_change && v.view == NoticeLevel::Clinical,
-        }
+            can_change: can_change && v.view == NoticeLevel2::Clinical,
+        })
     }
 }
 
@@ -204,12 +259,7 @@ fn alert_row(a: &AlertRecord) -> AlertRow {
             .active_from
             .map(fmt::date)
             .unwrap_or_else(|| "date not given".to_owned()),
-        relevance: match relevance {
-            AlertRelevance::RiskToSelf => "Risk to self",
-            AlertRelevance::Health => "Health",
-            AlertRelevance::RiskToOthers => "Risk to others",
-            AlertRelevance::Other => "Other",
-        },
+        relevance: relevance_label(relevance),
         risk_to_self: relevance == AlertRelevance::RiskToSelf,
     }
 }
@@ -218,11 +268,123 @@ fn alert_row(a: &AlertRecord) -> AlertRow {
 #[template(path = "safety.html")]
 pub struct SafetyFragment {
     pub pn: String,
-    /// `None`: withheld by the reader's agreement.
-    pub alerts: Option<Vec<AlertRow>>,
+    /// Open medication-continuity checks as (title, text); `None`: withheld.
+    pub continuity: Option<Vec<(String, String)>>,
+    pub continuity_message: String,
     /// Rendered cards; `None`: withheld.
     pub notices: Option<Vec<String>>,
+    pub notices_message: String,
+    /// `None`: withheld by the reader's agreement.
+    pub alerts: Option<Vec<AlertRow>>,
+    pub alerts_message: String,
     pub can_publish: bool,
+}
+
+/// The safety section of the person page, from the point-of-need summary.
+fn summary_fragment(summary: &SummaryView, can_publish: bool) -> Result<String, WebError> {
+    let section = |key: &str| summary.sections.iter().find(|s| s.key == key);
+    let shown = |key: &str| section(key).filter(|s| s.status == "shown");
+    let message = |key: &str| {
+        section(key)
+            .and_then(|s| s.message.clone())
+            .map(|m| label(&m))
+            .unwrap_or_default()
+    };
+    let notices = match shown("safety-notices") {
+        Some(s) => Some(
+            s.items
+                .iter()
+                .filter_map(|i| NoticeCard::from_detail(&i.detail, can_publish))
+                .map(|c| card_html(&c, false))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let alerts = shown("safety-alerts").map(|s| {
+        s.items
+            .iter()
+            .map(|i| {
+                let code = i.detail["code"].as_str().unwrap_or_default().to_owned();
+                let relevance = gatehouse_domain::AlertCode::parse(&code)
+                    .map(|c| c.relevance())
+                    .unwrap_or(AlertRelevance::Other);
+                AlertRow {
+                    description: i.title.clone(),
+                    from: i.detail["activeFrom"]
+                        .as_str()
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                        .map(fmt::date)
+                        .unwrap_or_else(|| "date not given".to_owned()),
+                    relevance: relevance_label(relevance),
+                    risk_to_self: relevance == AlertRelevance::RiskToSelf,
+                    code,
+                }
+            })
+            .collect()
+    });
+    SafetyFragment {
+        pn: summary.prison_number.clone(),
+        continuity: shown("medication-continuity").map(|s| {
+            s.items
+                .iter()
+                .map(|i| (label(&i.title), i.text.clone()))
+                .collect()
+        }),
+        continuity_message: message("medication-continuity"),
+        notices,
+        notices_message: message("safety-notices"),
+        alerts,
+        alerts_message: message("safety-alerts"),
+        can_publish,
+    }
+    .render()
+    .map_err(|e| WebError::Internal(anyhow::anyhow!("template: {e}")))
+}
+
+/// A fingerprint of what the safety section is made from (notice versions
+/// and whether each is in force, alerts, continuity checks), read without
+/// disclosing anything: the live poll compares it before building a summary.
+async fn live_fingerprint(
+    state: &AppState,
+    pn: &PrisonNumber,
+    now: DateTime<Utc>,
+) -> Result<String, WebError> {
+    let mut h = Sha256::new();
+    for n in state.store.notices_for(pn, true).await? {
+        h.update(format!(
+            "n|{}|{}|{}|{}\n",
+            n.id,
+            n.version,
+            n.status.as_str(),
+            n.content.in_force(now)
+        ));
+    }
+    for a in state
+        .store
+        .alerts(pn, false, &PageRequest::first(500))
+        .await?
+        .items
+    {
+        h.update(format!(
+            "a|{}|{}|{}\n",
+            a.alert.id,
+            a.alert.active,
+            a.updated_at.timestamp_micros()
+        ));
+    }
+    for c in state.store.continuity_checks(pn, false).await? {
+        h.update(format!("c|{}|{}\n", c.id, c.status));
+    }
+    Ok(hex::encode(&h.finalize()[..12]))
+}
+
+fn relevance_label(r: AlertRelevance) -> &'static str {
+    match r {
+        AlertRelevance::RiskToSelf => "Risk to self",
+        AlertRelevance::Health => "Health",
+        AlertRelevance::RiskToOthers => "Risk to others",
+        AlertRelevance::Other => "Other",
+    }
 }
 
 /// What the safety section shows a caller, decided but not yet recorded.
@@ -232,7 +394,6 @@ struct SafetyLoad {
     notices_decision: Decision,
     notices: Vec<NoticeView>,
     notice_fields: Vec<String>,
-    can_publish: bool,
 }
 
 async fn load_safety(
@@ -269,43 +430,13 @@ async fn load_safety(
             }
         }
     }
-    let can_publish = caller.decide(state, Action::WriteNotice, &res).is_permit();
     Ok(SafetyLoad {
         alerts_decision,
         alerts,
         notices_decision,
         notices,
         notice_fields,
-        can_publish,
     })
-}
-
-fn safety_html(pn: &str, load: &SafetyLoad) -> Result<String, WebError> {
-    let notices = if load.notices_decision.is_permit() {
-        Some(
-            load.notices
-                .iter()
-                .map(|v| card_html(&NoticeCard::from_view(v, load.can_publish), false))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
-    } else {
-        None
-    };
-    SafetyFragment {
-        pn: pn.to_owned(),
-        alerts: load
-            .alerts_decision
-            .is_permit()
-            .then(|| load.alerts.iter().map(alert_row).collect()),
-        notices,
-        can_publish: load.can_publish,
-    }
-    .render()
-    .map_err(|e| WebError::Internal(anyhow::anyhow!("template: {e}")))
-}
-
-fn version_of(html: &str) -> String {
-    hex::encode(&Sha256::digest(html.as_bytes())[..12])
 }
 
 async fn record_safety(
@@ -534,12 +665,11 @@ struct PersonPage {
     flash: Option<String>,
 }
 
-fn custody_rows(v: &PersonView) -> (Vec<Row>, String) {
-    let c = &v.custody;
-    let mut rows = vec![row("Prison number", v.prison_number.clone())];
+fn custody_rows(c: &CustodyView, pn: &str, date_of_birth: Option<NaiveDate>) -> (Vec<Row>, String) {
+    let mut rows = vec![row("Prison number", pn)];
     rows.push(row(
         "Date of birth",
-        v.date_of_birth
+        date_of_birth
             .map(fmt::date)
             .unwrap_or_else(|| "Not yet received".into()),
     ));
@@ -582,7 +712,19 @@ fn custody_rows(v: &PersonView) -> (Vec<Row>, String) {
     (rows, tag)
 }
 
-/// `GET /people/{pn}`: who, where, identity, alerts and notices, in the reader's view.
+/// A refusal from the summary as a page: hidden and absent are the same 404.
+fn summary_error(e: ApiError) -> WebError {
+    match e {
+        ApiError::Forbidden(_) => {
+            WebError::forbidden("Your role's agreement does not include this person's summary.")
+        }
+        other => other.into(),
+    }
+}
+
+/// `GET /people/{pn}`: the point-of-need summary (custody, identity, what is
+/// missing, continuity checks, notices and alerts in the reader's view),
+/// built and recorded exactly as `GET /v1/people/{pn}/summary`.
 pub async fn person(
     State(state): State<AppState>,
     signed: Signed,
@@ -596,125 +738,96 @@ pub async fn person(
         .person(&pn)
         .await?
         .ok_or_else(WebError::not_found)?;
-    let (_, fields) = person_view(&state, &caller, &person);
-    let access = person_access(
-        &state,
-        &caller,
-        pn.as_str(),
-        Action::ReadPerson,
-        View::new("web-person", fields),
-    )
-    .await?;
-    let person = access.person;
-    let (view, _) = person_view(&state, &caller, &person);
     let now = Utc::now();
+    // Taken before the summary, so a change in between shows at the first poll.
+    let live_version = live_fingerprint(&state, &pn, now).await?;
+    let summary = summary::build(&state, &caller, pn.as_str())
+        .await
+        .map_err(summary_error)?;
+    let can_publish = caller
+        .decide(&state, Action::WriteNotice, &person_resource(&person))
+        .is_permit();
+    let safety = summary_fragment(&summary, can_publish)?;
 
-    // Alerts and notices: the same decisions and records as their /v1 reads.
-    let mut load = load_safety(&state, &caller, &person, now).await?;
-    record(
-        &state,
-        &caller,
-        &pn,
-        "web-person-alerts",
-        Action::ReadAlerts,
-        if load.alerts_decision.is_permit() {
-            vec!["alerts".into()]
-        } else {
-            vec![]
-        },
-        &load.alerts_decision,
-        None,
-    )
-    .await?;
-    match person_access_pending(
-        &state,
-        &caller,
-        person.clone(),
-        Action::ReadSafetyNotices,
-        "web-person-safety-notices",
-    )
-    .await
-    {
-        Ok(pending) => {
-            let (items, fields) = visible_notices(&state, &caller, &pending, false, now).await?;
-            pending.disclosed(&state, &caller, fields.clone()).await?;
-            load.notices = items;
-            load.notice_fields = fields;
-        }
-        Err(crate::error::ApiError::Forbidden(_)) => {
-            load.notices.clear();
-            load.notice_fields.clear();
-        }
-        Err(_) => return Err(WebError::not_found()),
-    }
-    let safety = safety_html(pn.as_str(), &load)?;
-
-    let (custody, custody_tag) = custody_rows(&view);
+    let name = summary
+        .name
+        .as_ref()
+        .map(|n| format!("{} {}", n.given_name, n.family_name))
+        .unwrap_or_else(|| "Name not yet received".to_owned());
+    let (custody, custody_tag) = custody_rows(&summary.custody, pn.as_str(), summary.date_of_birth);
+    let ident = &summary.identity;
     let mut identity = Vec::new();
-    let not_linked = view.identity.status == "not-linked";
-    if let Some(nhs) = &view.identity.nhs_number_display {
+    let not_linked = ident.status == "not-linked";
+    if let Some(nhs) = &ident.nhs_number_display {
         identity.push(row("NHS number", nhs.clone()));
-        if let Some(m) = &view.identity.method {
+        if let Some(m) = &ident.method {
             identity.push(row(
                 "Linked by",
                 format!(
                     "{} ({})",
                     label(m),
-                    view.identity.linked_by.clone().unwrap_or_default()
+                    ident.linked_by.clone().unwrap_or_default()
                 ),
             ));
         }
-        if let Some(v) = &view.identity.verification {
+        if let Some(v) = &ident.verification {
             identity.push(row("Verification", v.clone()));
         }
-        if let Some(at) = view.identity.linked_at {
+        if let Some(at) = ident.linked_at {
             identity.push(row("Linked on", fmt::time(at)));
         }
     }
-    let warnings = load
-        .alerts
+    let risk_to_self = summary
+        .items
         .iter()
-        .filter(|a| a.alert.code.relevance() == AlertRelevance::RiskToSelf)
-        .map(|a| format!("{}: {}", a.alert.code.description(), "risk to self"))
+        .filter(|i| i.kind == "alert")
+        .filter(|i| {
+            i.detail["code"]
+                .as_str()
+                .and_then(|c| gatehouse_domain::AlertCode::parse(c).ok())
+                .is_some_and(|c| c.relevance() == AlertRelevance::RiskToSelf)
+        })
+        .map(|i| format!("Risk to self: {}", i.title));
+    let warnings = summary
+        .warnings
+        .iter()
+        .filter(|w| w.as_str() != markers::NOT_LINKED)
+        .map(|w| label(w))
+        .chain(risk_to_self)
         .collect();
-    let q = query(&uri);
-    let flash = q.get("done").and_then(|d| match d {
+    let flash = query(&uri).get("done").and_then(|d| match d {
         "published" => Some("Safety notice published. Prison staff see it now.".to_owned()),
         "revised" => Some("Safety notice revised.".to_owned()),
         "withdrawn" => Some("Safety notice withdrawn.".to_owned()),
         _ => None,
     });
     let page = PersonPage {
-        title: full_name(&view),
+        title: name.clone(),
         chrome: signed.chrome(),
         pn: pn.as_str().to_owned(),
-        name: full_name(&view),
+        name,
         custody,
         custody_tag,
         identity,
         not_linked,
-        identity_message: view.identity.message.map(|m| {
+        identity_message: ident.message.map(|m| {
             if m == markers::NOT_LINKED {
                 "Not linked to an NHS number".to_owned()
             } else {
                 label(m)
             }
         }),
-        missing: view
-            .missing
-            .iter()
-            .filter(|m| m.as_str() != markers::NOT_LINKED)
-            .map(|m| label(m))
-            .collect(),
+        missing: vec![],
         warnings,
-        live_version: version_of(&safety),
         safety,
+        live_version,
         flash,
     };
     Ok(render(&page)?.into_response())
 }
 
-/// `GET /people/{pn}/live?v=<version>`: the safety section, when it has changed.
+/// `GET /people/{pn}/live?v=<version>`: the safety section again, when what it
+/// is made from has changed (204 otherwise, disclosing and recording nothing).
 pub async fn live(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -735,15 +848,15 @@ pub async fn live(
         .person(&pn)
         .await?
         .ok_or_else(WebError::not_found)?;
-    let decision = caller.decide(&state, Action::ReadSafetyNotices, &person_resource(&person));
+    let decision = caller.decide(&state, Action::ReadSummary, &person_resource(&person));
     if !decision.is_permit() {
         // A refusal is recorded like any other.
         record(
             &state,
             &caller,
             &pn,
-            "web-live-safety",
-            Action::ReadSafetyNotices,
+            "web-live-summary",
+            Action::ReadSummary,
             vec![],
             &decision,
             None,
@@ -754,13 +867,17 @@ pub async fn live(
             _ => WebError::not_found(),
         });
     }
-    let load = load_safety(&state, &caller, &person, Utc::now()).await?;
-    let html = safety_html(pn.as_str(), &load)?;
-    let version = version_of(&html);
+    let version = live_fingerprint(&state, &pn, Utc::now()).await?;
     if query(&uri).get("v") == Some(version.as_str()) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    record_safety(&state, &caller, &person, &load, "web-live").await?;
+    let summary = summary::build(&state, &caller, pn.as_str())
+        .await
+        .map_err(summary_error)?;
+    let can_publish = caller
+        .decide(&state, Action::WriteNotice, &person_resource(&person))
+        .is_permit();
+    let html = summary_fragment(&summary, can_publish)?;
     let mut resp = Html(html).into_response();
     if let Ok(v) = HeaderValue::from_str(&version) {
         resp.headers_mut().insert("x-live-version", v);
@@ -1132,7 +1249,7 @@ pub async fn handover(
     )
     .await?;
 
-    let (mut summary, tag) = custody_rows(&view);
+    let (mut summary, tag) = custody_rows(&view.custody, pn.as_str(), view.date_of_birth);
     summary.insert(0, row("Custody status", tag));
     let page = HandoverPage {
         title: format!("Escort handover: {}", full_name(&view)),
