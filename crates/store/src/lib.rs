@@ -257,6 +257,9 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> Result<Vec<DeliveryRecord>>;
+    /// The outbox is final up to here: no transaction can still add an earlier event.
+    /// Readers of the outbox (pull feed, NATS) read no further.
+    async fn outbox_safe_seq(&self) -> Result<i64>;
     /// A named cursor over the outbox (e.g. the NATS publisher's).
     async fn cursor(&self, name: &str) -> Result<i64>;
     async fn set_cursor(&self, name: &str, seq: i64) -> Result<()>;

@@ -142,11 +142,11 @@ impl Delivery {
 
     /// Runs the dispatcher (and the NATS publisher, if configured) until `stop` turns true.
     pub fn spawn(&self, stop: watch::Receiver<bool>) {
-        if self.inner.config.webhooks {
-            let me = self.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move { me.run(stop).await });
-        }
+        // The fan-out always runs: it also decides how far the outbox is final,
+        // which the pull feed and NATS read up to.
+        let me = self.clone();
+        let run_stop = stop.clone();
+        tokio::spawn(async move { me.run(run_stop).await });
         if let Some(url) = self.inner.config.nats_url.clone() {
             let me = self.clone();
             tokio::spawn(async move { nats::run(me, url, stop).await });
@@ -193,6 +193,9 @@ impl Delivery {
             if n < 500 {
                 break;
             }
+        }
+        if !self.inner.config.webhooks {
+            return Ok(fanned >= 500);
         }
         let now = self.clock().now();
         let lease = chrono::Duration::from_std(self.inner.config.lease)?;

@@ -83,7 +83,9 @@ async fn publish_loop(
             return Ok(());
         }
         let cursor = store.cursor("nats").await?;
-        let batch = store.outbox_after(cursor, 500).await?;
+        let safe = store.outbox_safe_seq().await?;
+        let mut batch = store.outbox_after(cursor, 500).await?;
+        batch.retain(|e| e.seq <= safe);
         for e in &batch {
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", e.id.as_str());

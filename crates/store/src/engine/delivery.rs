@@ -127,7 +127,10 @@ async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[We
 
 async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
-    let cursor: i64 = col(&sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?, "seq")?;
+    let row = sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?;
+    let cursor: i64 = col(&row, "seq")?;
+    let gap_at: Option<i64> = col(&row, "gap_at")?;
+    let horizon: Option<i64> = col(&row, "horizon")?;
     let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2").bind(cursor).bind(limit).fetch_all(&mut *tx).await?;
     if rows.is_empty() {
         return Ok(0);
@@ -139,16 +142,68 @@ async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: De
         .map(subscription_from_row)
         .collect::<Result<_>>()?;
     let mut last = cursor;
+    let mut processed = 0;
+    // Where the cursor now waits for a gap to fill, and until which transaction horizon.
+    let mut waiting: Option<(i64, i64)> = None;
     for r in &rows {
         let e = outbox_from_row(r)?;
+        let expected = last + 1;
+        if e.seq > expected {
+            match gap_state(&mut tx, expected, gap_at, horizon).await? {
+                Gap::Hole => {}
+                Gap::Wait { horizon } => {
+                    waiting = Some((expected, horizon));
+                    break;
+                }
+            }
+        }
         for sub in plan(&subs, &e) {
             insert_delivery(&mut tx, &sub, &e, now, false).await?;
         }
         last = e.seq;
+        processed += 1;
     }
-    sqlx::query("UPDATE delivery_cursors SET seq = $2 WHERE name = $1").bind("fanout").bind(last).execute(&mut *tx).await?;
+    sqlx::query("UPDATE delivery_cursors SET seq = $2, gap_at = $3, horizon = $4 WHERE name = $1")
+        .bind("fanout")
+        .bind(last)
+        .bind(waiting.map(|w| w.0))
+        .bind(waiting.map(|w| w.1))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(rows.len())
+    Ok(processed)
+}
+
+/// What a gap in the outbox sequence is.
+enum Gap {
+    /// Nothing can fill it any more (a rolled-back transaction's number): pass it.
+    Hole,
+    /// A transaction still in progress may yet commit into it: wait.
+    Wait { horizon: i64 },
+}
+
+/// Decides a gap at `expected`. With one writer (SQLite) commits are in
+/// sequence order, so a gap is always a hole. On PostgreSQL a gap first seen
+/// records the snapshot's xmax; once the oldest transaction still running is
+/// past it, every transaction that could fill the gap has finished.
+async fn gap_state(tx: &mut Tx<'_>, expected: i64, gap_at: Option<i64>, horizon: Option<i64>) -> Result<Gap> {
+    let Some(snapshot_sql) = SNAPSHOT else {
+        return Ok(Gap::Hole);
+    };
+    let snap = sqlx::query(snapshot_sql).fetch_one(&mut **tx).await?;
+    let xmin: i64 = col(&snap, "xmin")?;
+    let xmax: i64 = col(&snap, "xmax")?;
+    match (gap_at, horizon) {
+        (Some(at), Some(h)) if at == expected && xmin >= h => Ok(Gap::Hole),
+        (Some(at), Some(h)) if at == expected => Ok(Gap::Wait { horizon: h }),
+        _ => Ok(Gap::Wait { horizon: xmax }),
+    }
+}
+
+/// How far the outbox is final: events up to here are fanned out and will never
+/// be joined by an earlier one. The pull feed and NATS read no further.
+async fn outbox_safe_seq(pool: &sqlx::Pool<Db>) -> Result<i64> {
+    cursor(pool, "fanout").await
 }
 
 async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateTime<Utc>, replay: bool) -> Result<()> {

@@ -13,7 +13,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1 FOR UPDATE";
 const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1 FOR UPDATE";
-const LOCK_CURSOR: &str = "SELECT seq FROM delivery_cursors WHERE name = $1 FOR UPDATE";
+/// Transactions commit out of sequence order: the snapshot says which may still commit.
+const SNAPSHOT: Option<&str> = Some(
+    "SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS xmin, \
+     (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xmax",
+);
+const LOCK_CURSOR: &str = "SELECT * FROM delivery_cursors WHERE name = $1 FOR UPDATE";
 /// How a delivery claim locks its rows: on PostgreSQL, rows another instance holds are skipped.
 const CLAIM_LOCK: &str = " FOR UPDATE OF d SKIP LOCKED";
 

@@ -1450,6 +1450,9 @@ impl crate::Store for EngineStore {
     async fn deliveries(&self, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
         deliveries(&self.reader, subscription, status, limit).await
     }
+    async fn outbox_safe_seq(&self) -> Result<i64> {
+        outbox_safe_seq(&self.writer).await
+    }
     async fn cursor(&self, name: &str) -> Result<i64> {
         cursor(&self.writer, name).await
     }

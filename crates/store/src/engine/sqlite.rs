@@ -20,7 +20,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// transaction is already exclusive.
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1";
 const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1";
-const LOCK_CURSOR: &str = "SELECT seq FROM delivery_cursors WHERE name = $1";
+/// One writer: commits are in outbox-sequence order, so a gap is never filled later.
+const SNAPSHOT: Option<&str> = None;
+const LOCK_CURSOR: &str = "SELECT * FROM delivery_cursors WHERE name = $1";
 /// How a delivery claim locks its rows: on PostgreSQL, rows another instance holds are skipped.
 const CLAIM_LOCK: &str = "";
 

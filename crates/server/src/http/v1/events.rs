@@ -89,7 +89,11 @@ pub async fn pull(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     let mut items = Vec::new();
     loop {
-        let batch = state.store.outbox_after(after, SCAN).await?;
+        // Only as far as the outbox is final: an event still being committed
+        // below this point would otherwise be passed for ever.
+        let safe = state.store.outbox_safe_seq().await?;
+        let mut batch = state.store.outbox_after(after, SCAN).await?;
+        batch.retain(|e| e.seq <= safe);
         for e in &batch {
             after = e.seq;
             let Some(data) = state.delivery.view(&caller.principal, caller.purpose, e) else {
