@@ -740,3 +740,21 @@ on_both_engines!(
         assert_eq!(r.status, 401);
     }
 );
+
+on_both_engines!(
+    repeated_failures_lock_the_username_out,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        let name = format!("locked.{}", uuid::Uuid::new_v4().simple());
+        staff(&app, &name, StaffRole::Officer, "LEI", OFFICER_PW).await;
+        let mut b = Browser::new(&app);
+        for _ in 0..10 {
+            assert_eq!(b.sign_in(&name, "wrong-password-x").await.status, 401);
+        }
+        let locked = b.sign_in(&name, OFFICER_PW).await;
+        assert_eq!(locked.status, 429, "{}", locked.body);
+        assert!(locked.body.contains("Too many failed attempts"));
+        // Other users are not affected.
+        assert_eq!(b.sign_in("officer.a", OFFICER_PW).await.status, 303);
+    }
+);

@@ -7,6 +7,9 @@
 //! `__Host-gatehouse` and marked `Secure`, so no other site or sub-domain can
 //! set or read it; over plain HTTP (the loopback demo) it is `gatehouse_session`.
 //!
+//! After ten failed sign-ins for a username within 15 minutes, that username
+//! is refused (429) until the window passes, whatever the password.
+//!
 //! The sign-in form, which no session protects yet, carries a double-submit
 //! token: a random value in a short-lived cookie and the same value in a
 //! hidden field.
@@ -26,7 +29,9 @@ use chrono::Utc;
 use gatehouse_store::{NewStaffSession, SESSION_LIFETIME, StaffSession, StaffUser};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
 
 pub const COOKIE_HTTPS: &str = "__Host-gatehouse";
 pub const COOKIE_HTTP: &str = "gatehouse_session";
@@ -96,6 +101,43 @@ pub fn check_new_password(password: &str) -> Result<(), &'static str> {
 /// long as a wrong password and cannot be told apart by timing.
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
+
+/// Failed sign-ins allowed per username within [`LOCKOUT_WINDOW`], in this process.
+pub const MAX_FAILURES: u32 = 10;
+pub const LOCKOUT_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Failed sign-ins by username: (count, first failure of the window).
+static FAILURES: LazyLock<Mutex<HashMap<String, (u32, Instant)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn failures() -> std::sync::MutexGuard<'static, HashMap<String, (u32, Instant)>> {
+    FAILURES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Too many failed sign-ins for this username lately: refuse without checking the password.
+pub fn locked_out(username: &str) -> bool {
+    failures()
+        .get(username)
+        .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCKOUT_WINDOW)
+}
+
+fn note_failure(username: &str) {
+    let mut map = failures();
+    if map.len() > 10_000 {
+        map.retain(|_, (_, since)| since.elapsed() < LOCKOUT_WINDOW);
+    }
+    let entry = map
+        .entry(username.to_owned())
+        .or_insert((0, Instant::now()));
+    if entry.1.elapsed() >= LOCKOUT_WINDOW {
+        *entry = (0, Instant::now());
+    }
+    entry.0 += 1;
+}
+
+fn clear_failures(username: &str) {
+    failures().remove(username);
+}
 
 /// Served over HTTPS, as a TLS-terminating proxy reports it.
 pub fn is_https(headers: &HeaderMap) -> bool {
@@ -322,6 +364,17 @@ pub async fn sign_in(
             None,
         );
     }
+    if locked_out(&username) {
+        metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "locked-out").increment(1);
+        return sign_in_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            &next,
+            &username,
+            Some("Too many failed attempts for this username: wait 15 minutes and try again"),
+            None,
+        );
+    }
     let user = state.store.staff_user(&username).await?;
     let hash = user
         .as_ref()
@@ -335,6 +388,7 @@ pub async fn sign_in(
     };
     let Some(user) = user.filter(|_| ok && hash.is_some()) else {
         metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "refused").increment(1);
+        note_failure(&username);
         return sign_in_response(
             StatusCode::UNAUTHORIZED,
             &headers,
@@ -344,6 +398,7 @@ pub async fn sign_in(
             None,
         );
     };
+    clear_failures(&user.username);
     let token = random_token();
     state
         .store
@@ -422,6 +477,20 @@ mod tests {
         assert_eq!(p.len(), 29);
         assert!(check_new_password(&p).is_ok());
         assert!(check_new_password("short").is_err());
+    }
+
+    #[test]
+    fn repeated_failures_lock_a_username_out() {
+        let name = "lockout-unit-test";
+        for _ in 0..MAX_FAILURES - 1 {
+            note_failure(name);
+        }
+        assert!(!locked_out(name));
+        note_failure(name);
+        assert!(locked_out(name));
+        assert!(!locked_out("someone-else"));
+        clear_failures(name);
+        assert!(!locked_out(name));
     }
 
     #[test]
