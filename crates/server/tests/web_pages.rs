@@ -758,3 +758,123 @@ on_both_engines!(
         assert_eq!(b.sign_in("officer.a", OFFICER_PW).await.status, 303);
     }
 );
+
+/// The first `/notices/{id}/revise` link on a page.
+fn notice_id(html: &str) -> String {
+    let start = html.find("/notices/").expect("a notice link") + "/notices/".len();
+    html[start..].split('/').next().unwrap().to_owned()
+}
+
+on_both_engines!(
+    healthcare_revises_and_withdraws_through_forms,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        publish_api(
+            &app,
+            "E5678FG",
+            &notice("Seizure risk: first wording.", &["wing"]),
+        )
+        .await;
+        let mut nurse = Browser::signed_in(&app, "nurse.b", NURSE_PW).await;
+        let page = nurse.get("/people/E5678FG").await;
+        let id = notice_id(&page.body);
+        let form = nurse.get(&format!("/notices/{id}/revise")).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(
+            form.body.contains("Seizure risk: first wording."),
+            "the form is filled in"
+        );
+        let csrf = hidden(&form.body, "csrf");
+        let version = hidden(&form.body, "version");
+        assert_eq!(version, "1");
+        let review = review_by();
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("version", "1"),
+            ("category", "seizure-risk"),
+            ("instruction", "Seizure risk: second wording."),
+            ("audience", "wing"),
+            ("lawful-basis", "direct-care"),
+            ("review-by", review.as_str()),
+            ("author-role", "Registered nurse"),
+            ("reg-body", "NMC"),
+            ("reg-number", "12A3456E"),
+            ("action", "publish"),
+        ];
+        // A revision needs its reason.
+        let refused = nurse.post(&format!("/notices/{id}/revise"), &fields).await;
+        assert_eq!(refused.status, 400);
+        assert!(
+            refused.body.contains("href=\"#reason\""),
+            "{}",
+            refused.body
+        );
+        fields.push(("reason", "Clearer words for night staff."));
+        let done = nurse.post(&format!("/notices/{id}/revise"), &fields).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.headers[LOCATION], "/people/E5678FG?done=revised");
+        // The same form again is stale: someone (here, the nurse) changed it first.
+        let stale = nurse.post(&format!("/notices/{id}/revise"), &fields).await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+
+        let mut officer = Browser::signed_in(&app, "officer.a", OFFICER_PW).await;
+        let seen = officer.get("/people/E5678FG").await;
+        assert!(seen.body.contains("Seizure risk: second wording."));
+        assert!(!seen.body.contains("first wording"));
+        // An officer can neither open the forms nor post them.
+        assert_eq!(
+            officer.get(&format!("/notices/{id}/revise")).await.status,
+            403
+        );
+        let officer_csrf = officer.csrf().await;
+        let r = officer
+            .post(
+                &format!("/notices/{id}/withdraw"),
+                &[
+                    ("csrf", &officer_csrf),
+                    ("version", "2"),
+                    ("reason", "x"),
+                    ("author-role", "x"),
+                    ("reg-body", "NMC"),
+                    ("reg-number", "12A3456E"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+
+        let form = nurse.get(&format!("/notices/{id}/withdraw")).await;
+        assert_eq!(form.status, 200);
+        assert_eq!(hidden(&form.body, "version"), "2");
+        let gone = nurse
+            .post(
+                &format!("/notices/{id}/withdraw"),
+                &[
+                    ("csrf", &csrf),
+                    ("version", "2"),
+                    ("reason", "Seizures controlled; reviewed with the patient."),
+                    ("author-role", "Registered nurse"),
+                    ("reg-body", "NMC"),
+                    ("reg-number", "12A3456E"),
+                ],
+            )
+            .await;
+        assert_eq!(gone.status, 303, "{}", gone.body);
+        assert_eq!(gone.headers[LOCATION], "/people/E5678FG?done=withdrawn");
+        let seen = officer.get("/people/E5678FG").await;
+        assert!(
+            !seen.body.contains("second wording"),
+            "withdrawn: prison staff no longer see it"
+        );
+        // History is kept.
+        let (s, versions) = app
+            .get_json("lei-health", &format!("/v1/safety-notices/{id}/versions"))
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(versions.as_array().unwrap().len(), 3);
+        // A withdrawn notice's forms say so.
+        assert_eq!(
+            nurse.get(&format!("/notices/{id}/withdraw")).await.status,
+            409
+        );
+    }
+);
