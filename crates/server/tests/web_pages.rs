@@ -878,3 +878,75 @@ on_both_engines!(
         );
     }
 );
+
+/// Every same-site link on a page.
+fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|h| h.starts_with('/') && !h.starts_with("//"))
+        .map(|h| h.replace("&amp;", "&"))
+        .collect()
+}
+
+on_both_engines!(
+    an_officer_crawling_every_page_never_meets_clinical_detail_or_a_condition_without_consent,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        let condition = "CANARYCONDITION";
+        let mut n = notice(
+            "Observe at every roll check; call code blue if found fitting.",
+            &["wing", "escort", "all-staff"],
+        );
+        n["condition"] = json!(condition);
+        publish_api(&app, "E5678FG", &n).await;
+        let r = app
+            .post_json(
+                "mdi-health",
+                "/v1/people/M1234MD/safety-notices",
+                &notice("Elsewhere.", &["wing"]),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let mut officer = Browser::signed_in(&app, "officer.a", OFFICER_PW).await;
+        let mut queue: std::collections::VecDeque<String> = [
+            "/",
+            "/roll",
+            "/search?prisonNumber=E5678FG",
+            "/search?name=EDWARD+EXAMPLE&dob-day=1&dob-month=2&dob-year=1980",
+            "/people/E5678FG",
+            "/people/E5678FG/live",
+            "/people/E5678FG/handover",
+            "/people/E5678FG/notices/new",
+            "/establishments/LEI/wings/A",
+            "/establishments/LEI/wings/A?landing=2",
+            "/people/M1234MD",
+            "/staff",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) || seen.len() > 200 {
+                continue;
+            }
+            let page = officer.get(&path).await;
+            for canary in [CANARY, condition, "Levetiracetam", "Elsewhere."] {
+                assert!(!page.body.contains(canary), "{path} shows {canary}");
+                for (k, v) in &page.headers {
+                    assert!(
+                        !v.to_str().unwrap_or_default().contains(canary),
+                        "{path} header {k} shows {canary}"
+                    );
+                }
+            }
+            for link in links(&page.body) {
+                if !link.starts_with("/static/") {
+                    queue.push_back(link);
+                }
+            }
+        }
+        assert!(seen.len() >= 10, "crawled {seen:?}");
+    }
+);
