@@ -9,7 +9,7 @@
 #   FUZZ_SANITIZER  none (default) or address; the parsers are safe Rust, so
 #                   the default buys speed and loses nothing that matters
 #
-# Targets (fuzz/fuzz_targets): feed_json, feed_structured, identifiers, cursor.
+# Targets (fuzz/fuzz_targets): feed_json, feed_structured, identifiers, cursor, notice.
 # New inputs go to fuzz/corpus/<target> and crashes to fuzz/artifacts/<target>
 # (both git-ignored); the committed seeds are read from fuzz/seeds/<target>.
 # Logs are in fuzz/logs/<target>.log.
@@ -30,7 +30,7 @@ cd "$root"
 
 export RUSTC_BOOTSTRAP=1
 sanitizer="${FUZZ_SANITIZER:-none}"
-read -r -a targets <<<"${FUZZ_TARGETS:-feed_json feed_structured identifiers cursor}"
+read -r -a targets <<<"${FUZZ_TARGETS:-feed_json feed_structured identifiers cursor notice}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
