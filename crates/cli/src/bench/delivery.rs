@@ -50,6 +50,7 @@
 //! duplicated. Figures: a table per engine on stdout, JSON in
 //! `<out-dir>/delivery-<engine>.json`. Nothing asserts a target.
 
+use super::common::{drop_database, thousands};
 use super::ingest::EngineChoice;
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -57,7 +58,7 @@ use gatehouse_domain::Scope;
 use gatehouse_policy::templates::template;
 use gatehouse_server::auth::issue_key;
 use gatehouse_server::{Application, ServerConfig};
-use gatehouse_store::testing::{fresh_store_with_url, postgres_base_url};
+use gatehouse_store::testing::fresh_store_with_url;
 use gatehouse_store::{DeliveryStatus, EngineKind, NewConsumer};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
@@ -1193,49 +1194,7 @@ async fn run_engine(engine: EngineKind, args: &DeliveryArgs) -> anyhow::Result<R
     })
 }
 
-/// Removes the benchmark database: the SQLite file (and its WAL), or the PostgreSQL schema.
-async fn drop_database(engine: EngineKind, url: &str) {
-    match engine {
-        EngineKind::Sqlite => {
-            if let Some(path) = url.strip_prefix("sqlite://") {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                }
-            }
-        }
-        EngineKind::Postgres => {
-            let Some(schema) = url.split("search_path%3D").nth(1) else {
-                return;
-            };
-            let schema: String = schema
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                )))
-                .execute(&pool)
-                .await;
-                pool.close().await;
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------- output
-
-fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn cores_text(c: &CpuUse) -> String {
     match (c.process_cores, c.postgres_cores) {

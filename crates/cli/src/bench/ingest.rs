@@ -26,11 +26,12 @@
 //! `<out-dir>/ingest-<engine>.json`; the progress bar goes to stderr.
 
 use super::baseline::{Method, Row, Sink};
+use super::common::{drop_database, thousands};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use gatehouse_domain::Establishment;
 use gatehouse_domain::feed::parse_item;
-use gatehouse_store::testing::{fresh_url, postgres_base_url};
+use gatehouse_store::testing::fresh_url;
 use gatehouse_store::{BatchMode, EngineKind, FeedEntry, ItemStatus, Store, TableCounts};
 use gatehouse_synth::{Estate, EstateConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -489,48 +490,6 @@ async fn run_engine(
         gatehouse,
         baselines,
     })
-}
-
-/// Removes a benchmark database: the SQLite file (and its WAL), or the PostgreSQL schema.
-async fn drop_database(engine: EngineKind, url: &str) {
-    match engine {
-        EngineKind::Sqlite => {
-            if let Some(path) = url.strip_prefix("sqlite://") {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                }
-            }
-        }
-        EngineKind::Postgres => {
-            let Some(schema) = url.split("search_path%3D").nth(1) else {
-                return;
-            };
-            let schema: String = schema
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                )))
-                .execute(&pool)
-                .await;
-                pool.close().await;
-            }
-        }
-    }
-}
-
-fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
 pub mod baseline;
+pub mod common;
 pub mod delivery;
 pub mod ingest;
 pub mod reads;

@@ -37,6 +37,7 @@
 //! server alone would reach, and the ratios are what the run is for.
 //! Nothing asserts a target.
 
+use super::common::{drop_database, thousands};
 use super::ingest::EngineChoice;
 use crate::import::{bar, load};
 use chrono::{DateTime, Utc};
@@ -44,7 +45,7 @@ use clap::Args;
 use gatehouse_domain::{Establishment, Scope};
 use gatehouse_policy::templates::template;
 use gatehouse_server::{Application, ServerConfig};
-use gatehouse_store::testing::{fresh_url, postgres_base_url};
+use gatehouse_store::testing::fresh_url;
 use gatehouse_store::{EngineKind, NewConsumer, Store};
 use gatehouse_synth::{Estate, EstateConfig};
 use http_body_util::{BodyExt, Empty};
@@ -572,48 +573,6 @@ impl Running {
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
-}
-
-/// Removes the benchmark database: the SQLite file (and its WAL), or the PostgreSQL schema.
-async fn drop_database(engine: EngineKind, url: &str) {
-    match engine {
-        EngineKind::Sqlite => {
-            if let Some(path) = url.strip_prefix("sqlite://") {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                }
-            }
-        }
-        EngineKind::Postgres => {
-            let Some(schema) = url.split("search_path%3D").nth(1) else {
-                return;
-            };
-            let schema: String = schema
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                )))
-                .execute(&pool)
-                .await;
-                pool.close().await;
-            }
-        }
-    }
-}
-
-fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---------------------------------------------------------------- the run
