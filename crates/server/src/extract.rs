@@ -117,3 +117,13 @@ fn classify(e: &serde_json::Error) -> &'static str {
         Category::Eof => "ends too soon",
     }
 }
+
+/// A JSON request body: `application/json` or 415, then parsed (syntax errors name line and column).
+pub fn json_body<T: DeserializeOwned>(body: &RawBody) -> Result<T, ApiError> {
+    match body.content_type.as_deref() {
+        Some("application/json") => parse_json(&body.bytes, "body"),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the body as application/json".into(),
+        )),
+    }
+}

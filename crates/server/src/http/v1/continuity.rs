@@ -4,10 +4,11 @@
 //! actual) meets an active notice whose medicines must travel; it is read by
 //! both prisons' healthcare and confirmed by one of them.
 
+use super::notices::whole_notice_at;
 use crate::access::{View, person_access};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiPath, RawBody, parse_json};
+use crate::extract::{ApiPath, RawBody, json_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -62,16 +63,6 @@ impl From<ContinuityCheck> for ContinuityCheckView {
     }
 }
 
-/// A notice with every field at the person's establishment: who may read it may read clinical detail there.
-fn whole_notice_at(p: &gatehouse_store::PersonRecord) -> gatehouse_policy::Resource {
-    gatehouse_policy::Resource::Notice(gatehouse_policy::NoticeFacts {
-        establishment: p.custody.as_ref().map(|c| c.establishment.clone()),
-        disclosure_level: "instruction-only".into(),
-        consent_recorded: false,
-        audience: vec!["healthcare-only".into()],
-    })
-}
-
 async fn load(state: &AppState, id: &str) -> Result<ContinuityCheck, ApiError> {
     let not_found =
         || ApiError::NotFound("no continuity check with this id is visible to you".into());
@@ -105,7 +96,7 @@ pub async fn get_check(
         .decide(
             &state,
             Action::ReadNoticeClinical,
-            &whole_notice_at(&person),
+            &whole_notice_at(person.custody.as_ref().map(|c| c.establishment.clone())),
         )
         .is_permit();
     let fields = if clinical {
@@ -151,12 +142,7 @@ pub async fn confirm(
     ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> Result<Json<ContinuityCheckView>, ApiError> {
-    if body.content_type.as_deref() != Some("application/json") {
-        return Err(ApiError::UnsupportedMediaType(
-            "send application/json".into(),
-        ));
-    }
-    let input: ConfirmInput = parse_json(&body.bytes, "body")?;
+    let input: ConfirmInput = json_body(&body)?;
     let note = input.note.trim();
     if note.is_empty() || note.chars().count() > 500 {
         return Err(ApiError::bad_field(ParseError::new(
@@ -228,12 +214,7 @@ pub async fn link_nhs_number(
     body: RawBody,
 ) -> Result<Json<LinkView>, ApiError> {
     PrisonNumber::parse(&pn).map_err(ApiError::bad_field)?;
-    if body.content_type.as_deref() != Some("application/json") {
-        return Err(ApiError::UnsupportedMediaType(
-            "send application/json".into(),
-        ));
-    }
-    let input: LinkInput = parse_json(&body.bytes, "body")?;
+    let input: LinkInput = json_body(&body)?;
     let nhs = NhsNumber::parse(&input.nhs_number).map_err(ApiError::bad_field)?;
     let method = match LinkMethod::parse(&input.method) {
         Some(m @ (LinkMethod::PdsTrace | LinkMethod::Manual)) => m,

@@ -11,7 +11,7 @@ use super::views::PageView;
 use crate::access::{Pending, View, person_access, person_access_pending, person_resource};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{ApiPath, ApiQuery, RawBody, parse_json};
+use crate::extract::{ApiPath, ApiQuery, RawBody, json_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -199,13 +199,15 @@ impl NoticeView {
     }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &RawBody) -> Result<T, ApiError> {
-    match body.content_type.as_deref() {
-        Some("application/json") => parse_json(&body.bytes, "body"),
-        _ => Err(ApiError::UnsupportedMediaType(
-            "send the notice as application/json".into(),
-        )),
-    }
+/// A notice with every field, at an establishment: who may read it may read
+/// clinical detail there (the test for whole-notice lists and clinicians' notes).
+pub fn whole_notice_at(establishment: Option<EstablishmentCode>) -> Resource {
+    Resource::Notice(NoticeFacts {
+        establishment,
+        disclosure_level: DisclosureLevel::InstructionOnly.as_str().to_owned(),
+        consent_recorded: false,
+        audience: vec![Audience::HealthcareOnly.as_str().to_owned()],
+    })
 }
 
 fn invalid(errors: Vec<ParseError>) -> ApiError {
@@ -659,13 +661,11 @@ pub async fn overdue(
             other => other,
         })?;
     // The review list shows whole notices: only a consumer that may read clinical detail here may have it.
-    let whole_notice_here = Resource::Notice(NoticeFacts {
-        establishment: Some(code.clone()),
-        disclosure_level: DisclosureLevel::InstructionOnly.as_str().to_owned(),
-        consent_recorded: false,
-        audience: vec![Audience::HealthcareOnly.as_str().to_owned()],
-    });
-    caller.authorize(&state, Action::ReadNoticeClinical, &whole_notice_here)?;
+    caller.authorize(
+        &state,
+        Action::ReadNoticeClinical,
+        &whole_notice_at(Some(code.clone())),
+    )?;
     let now = Utc::now();
     let due = state
         .store
