@@ -15,6 +15,7 @@
 //! are served from `/static/`, and every page carries a Content-Security-Policy
 //! of `default-src 'self'`.
 
+pub mod charts;
 pub mod csrf;
 pub mod notices;
 pub mod pages;
