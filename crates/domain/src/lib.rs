@@ -16,9 +16,13 @@
 //! - [`alert`]: prison alerts with the NOMIS code catalogue and their safety relevance.
 //! - [`consumer`]: consumer organisation types and establishment scope.
 //! - [`feed`]: the prison feed: HMPPS domain-event envelopes and Gatehouse's own upserts, parsed into commands.
+//! - [`appointment`]: healthcare appointments, places and escorts, attendance outcomes (DNA apart from WNB), series, and the clash rules.
+//! - [`attendance`]: attendance figures from per-week tallies (DNA and WNB never merged).
 //! - [`provenance`]: source, owner and last-updated, carried by every item.
 
 pub mod alert;
+pub mod appointment;
+pub mod attendance;
 pub mod consumer;
 pub mod custody;
 pub mod error;
@@ -30,6 +34,7 @@ pub mod notice;
 pub mod person;
 pub mod planned;
 pub mod provenance;
+mod vocab;
 
 pub use alert::{AlertCode, AlertRelevance, PrisonAlert};
 pub use consumer::{OrgType, Scope};

@@ -12,6 +12,7 @@
 //! broken rules at once so a clinician can fix the form in one go.
 
 use crate::error::ParseError;
+use crate::vocab::{date, kebab_enum, text, timestamp};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,29 +24,6 @@ pub const CLINICAL_DETAIL_MAX_CHARS: usize = 4000;
 pub const REASON_MAX_CHARS: usize = 500;
 /// A notice must be reviewed at least yearly.
 pub const REVIEW_WITHIN_DAYS: i64 = 366;
-
-macro_rules! kebab_enum {
-    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Result<Self, ParseError> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
-                    let all: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    ParseError::new($field, format!("unknown value; expected one of {}", all.join(", ")))
-                })
-            }
-        }
-    };
-}
 
 kebab_enum!(
     /// What the notice is about, in terms staff act on.
@@ -346,43 +324,6 @@ pub fn parse_reason(raw: &str) -> Result<String, ParseError> {
 }
 
 /// Trimmed, non-empty, at most `max` characters, no control characters.
-fn text(field: &str, raw: &str, max: usize) -> Result<String, ParseError> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(ParseError::new(field, "must not be empty"));
-    }
-    if t.chars().count() > max {
-        return Err(ParseError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ParseError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(t.to_owned())
-}
-
-fn timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, ParseError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ParseError::new(
-                field,
-                "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
-            )
-        })
-}
-
-fn date(field: &str, raw: &str) -> Result<NaiveDate, ParseError> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .filter(|_| raw.len() == 10)
-        .ok_or_else(|| ParseError::new(field, "must be a date, YYYY-MM-DD"))
-}
 
 impl NoticeInput {
     /// Checks every rule; returns all the broken ones.

@@ -162,6 +162,12 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::Stale(m) => Self::PreconditionFailed(m),
+            StoreError::Forbidden(m) => Self::Forbidden(m),
+            StoreError::Invalid(e) => Self::Unprocessable {
+                detail: e.to_string(),
+                errors: vec![e.into()],
+                body: None,
+            },
             StoreError::BadCursor => Self::bad_field(ParseError::new(
                 "cursor",
                 "is not a cursor this API gave out",

@@ -22,6 +22,13 @@ pub enum StoreError {
     /// The caller named something that does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The caller may not do this to this record (e.g. change an appointment it does not own).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The input breaks a rule that depends on what is stored (e.g. recording
+    /// attendance before the appointment's day).
+    #[error("invalid: {0}")]
+    Invalid(gatehouse_domain::ParseError),
     /// A pagination cursor that this store did not give out.
     #[error("the cursor is not valid")]
     BadCursor,

@@ -25,6 +25,11 @@ pub const MEDICATION_CONTINUITY_CONFIRMED: &str =
 pub const SAFETY_NOTICE_PUBLISHED: &str = "uk.gatehouse.safety-notice.published";
 pub const SAFETY_NOTICE_REVISED: &str = "uk.gatehouse.safety-notice.revised";
 pub const SAFETY_NOTICE_WITHDRAWN: &str = "uk.gatehouse.safety-notice.withdrawn";
+pub const APPOINTMENT_BOOKED: &str = "uk.gatehouse.appointment.booked";
+pub const APPOINTMENT_CHANGED: &str = "uk.gatehouse.appointment.changed";
+pub const APPOINTMENT_CANCELLED: &str = "uk.gatehouse.appointment.cancelled";
+pub const APPOINTMENT_AT_RISK: &str = "uk.gatehouse.appointment.at-risk";
+pub const APPOINTMENT_ATTENDANCE_RECORDED: &str = "uk.gatehouse.appointment.attendance-recorded";
 
 /// Every type above, for catalogues that must cover them all.
 pub const ALL: &[&str] = &[
@@ -49,6 +54,11 @@ pub const ALL: &[&str] = &[
     SAFETY_NOTICE_PUBLISHED,
     SAFETY_NOTICE_REVISED,
     SAFETY_NOTICE_WITHDRAWN,
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_CHANGED,
+    APPOINTMENT_CANCELLED,
+    APPOINTMENT_AT_RISK,
+    APPOINTMENT_ATTENDANCE_RECORDED,
 ];
 
 use gatehouse_domain::{MovementKind, movement::MovementReason};

@@ -14,10 +14,12 @@
 //! - [`model`]: the records the store returns and the inputs it takes.
 //! - [`error`]: [`StoreError`], split into what the caller got wrong and what broke.
 //! - [`page`]: opaque cursors for keyset pagination.
+//! - [`appointments`]: appointment records, closures and attendance tallies.
 //! - [`events`]: the catalogue of outbox event types raised by changes.
 //! - [`engine`]: the two engines and their shared query code.
 //! - [`testing`]: fresh isolated databases on both engines, for tests and benchmarks.
 
+pub mod appointments;
 mod audit_link;
 pub mod engine;
 pub mod error;
@@ -32,6 +34,7 @@ use gatehouse_domain::feed::FeedItem;
 use gatehouse_domain::{Establishment, EstablishmentCode, NhsNumber, PrisonNumber};
 use std::sync::Arc;
 
+pub use appointments::*;
 pub use error::StoreError;
 pub use model::*;
 pub use page::{Cursor, Page, PageRequest};
@@ -287,6 +290,62 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         verification: &str,
         linked_by: &str,
     ) -> Result<IdentityLinkRecord>;
+
+    // Healthcare appointments.
+    /// Books one appointment or a series in one transaction, runs the clash
+    /// rules for the person and raises `appointment.booked` (and `at-risk`).
+    async fn book_appointments(&self, booking: &NewBooking) -> Result<Vec<AppointmentRecord>>;
+    /// The owner's change or cancellation. A stale `expected_version` answers [`StoreError::Stale`].
+    async fn change_appointment(
+        &self,
+        id: &str,
+        change: &AppointmentChange,
+    ) -> Result<AppointmentRecord>;
+    /// The prison's escort plan for an external appointment.
+    async fn plan_escort(&self, id: &str, update: &EscortUpdate) -> Result<AppointmentRecord>;
+    /// Records (or corrects, keeping history) the attendance outcome.
+    async fn record_attendance(
+        &self,
+        id: &str,
+        update: &AttendanceUpdate,
+    ) -> Result<AppointmentRecord>;
+    async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>>;
+    /// A person's appointments ending after `from` (all when `None`), in time order.
+    async fn appointments_for(
+        &self,
+        prison_number: &PrisonNumber,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        include_cancelled: bool,
+    ) -> Result<Vec<AppointmentRecord>>;
+    /// Every appointment at an establishment starting on `day` (UTC), cancelled ones included, in time order.
+    async fn appointments_at(
+        &self,
+        establishment: &EstablishmentCode,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<AppointmentRecord>>;
+    async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>>;
+    /// Records a closure and runs the clash rules for every appointment it overlaps.
+    async fn record_closure(&self, closure: &NewClosure) -> Result<ClosureRecord>;
+    /// Ends a closure at `at` (clearing the risks it no longer covers).
+    async fn end_closure(
+        &self,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        by: &Actor,
+    ) -> Result<ClosureRecord>;
+    /// Closures at an establishment that have not ended before `after`.
+    async fn closures(
+        &self,
+        establishment: &EstablishmentCode,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ClosureRecord>>;
+    /// The per-week attendance tallies the figures are computed from.
+    async fn attendance_tallies(
+        &self,
+        query: &TallyQuery,
+    ) -> Result<Vec<gatehouse_domain::attendance::Tally>>;
+    /// Bulk-loads historical appointments (no events, no clash rules); tallies are kept.
+    async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64>;
 
     /// Row counts of every table that holds person data: tests use it to
     /// prove that refused input left the store unchanged.

@@ -5,6 +5,7 @@
 
 use crate::events;
 use crate::model::*;
+use crate::appointments::*;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::{FeedEntry, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -746,7 +747,21 @@ async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonR
         let event_id = a.item.event_id.as_str().to_owned();
         raise_continuity(tx, a, kind, &event_id, false, &m.establishment, m.destination.as_ref(), m.occurred_at).await?;
     }
+    if newest {
+        let changes = apply_departure(tx, pn, m, a.now).await?;
+        a.changes.extend(changes);
+    }
+    note_risks(tx, a, pn).await?;
     Ok(Ok(ItemStatus::Stored))
+}
+
+/// Runs the appointment clash rules after a change to the person's movements or plans.
+async fn note_risks(tx: &mut Tx<'_>, a: &mut Applying<'_>, pn: &str) -> Result<()> {
+    let risky = reassess_person(tx, pn, a.now).await?;
+    if risky > 0 {
+        a.changes.push(format!("{risky} appointment(s) now at risk"));
+    }
+    Ok(())
 }
 
 async fn load_alert(tx: &mut Tx<'_>, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
@@ -887,6 +902,7 @@ async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
         _ => {}
     }
     refresh_incoming(tx, pn).await?;
+    note_risks(tx, a, pn).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
@@ -916,6 +932,7 @@ async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
     emit(tx, a, events::PLANNED_MOVEMENT_CANCELLED, Some(&prior.planned.establishment), json!({"prisonNumber": pn, "plannedMovementId": id})).await?;
     cancel_continuity(tx, pn, id, a.now).await?;
     refresh_incoming(tx, pn).await?;
+    note_risks(tx, a, pn).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
@@ -1290,6 +1307,7 @@ include!("notices.rs");
 include!("delivery.rs");
 include!("continuity.rs");
 include!("identity.rs");
+include!("appointments.rs");
 
 // ---------------------------------------------------------------- the trait, for this engine
 
@@ -1470,6 +1488,45 @@ impl crate::Store for EngineStore {
     }
     async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str) -> Result<IdentityLinkRecord> {
         link_identity(&self.writer, pn, nhs, method, verification, linked_by).await
+    }
+    async fn book_appointments(&self, booking: &NewBooking) -> Result<Vec<AppointmentRecord>> {
+        book_appointments(&self.writer, booking).await
+    }
+    async fn change_appointment(&self, id: &str, change: &AppointmentChange) -> Result<AppointmentRecord> {
+        change_appointment(&self.writer, id, change).await
+    }
+    async fn plan_escort(&self, id: &str, update: &EscortUpdate) -> Result<AppointmentRecord> {
+        plan_escort(&self.writer, id, update).await
+    }
+    async fn record_attendance(&self, id: &str, update: &AttendanceUpdate) -> Result<AppointmentRecord> {
+        record_attendance(&self.writer, id, update).await
+    }
+    async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>> {
+        appointment(&self.reader, id).await
+    }
+    async fn appointments_for(&self, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
+        appointments_for(&self.reader, pn, from, include_cancelled).await
+    }
+    async fn appointments_at(&self, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
+        appointments_at(&self.reader, est, day).await
+    }
+    async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
+        appointment_history(&self.reader, id).await
+    }
+    async fn record_closure(&self, closure: &NewClosure) -> Result<ClosureRecord> {
+        record_closure(&self.writer, closure).await
+    }
+    async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor) -> Result<ClosureRecord> {
+        end_closure(&self.writer, id, at, by).await
+    }
+    async fn closures(&self, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
+        closures(&self.reader, est, after).await
+    }
+    async fn attendance_tallies(&self, query: &TallyQuery) -> Result<Vec<gatehouse_domain::attendance::Tally>> {
+        attendance_tallies(&self.reader, query).await
+    }
+    async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64> {
+        import_appointments(&self.writer, rows).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await
