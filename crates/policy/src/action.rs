@@ -21,6 +21,9 @@ pub enum Action {
     BookAppointment,
     RecordAttendance,
     WriteNotice,
+    PlanEscort,
+    ReadAppointmentClinical,
+    ReadAttendanceFigures,
     // About a safety notice.
     ReadNoticeInstruction,
     ReadNoticeCondition,
@@ -44,7 +47,7 @@ pub enum Applies {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 27] = [
         Self::SeePerson,
         Self::ReadPerson,
         Self::ReadSummary,
@@ -59,6 +62,9 @@ impl Action {
         Self::BookAppointment,
         Self::RecordAttendance,
         Self::WriteNotice,
+        Self::PlanEscort,
+        Self::ReadAppointmentClinical,
+        Self::ReadAttendanceFigures,
         Self::ReadNoticeInstruction,
         Self::ReadNoticeCondition,
         Self::ReadNoticeClinical,
@@ -87,6 +93,9 @@ impl Action {
             Self::BookAppointment => "book-appointment",
             Self::RecordAttendance => "record-attendance",
             Self::WriteNotice => "write-notice",
+            Self::PlanEscort => "plan-escort",
+            Self::ReadAppointmentClinical => "read-appointment-clinical",
+            Self::ReadAttendanceFigures => "read-attendance-figures",
             Self::ReadNoticeInstruction => "read-notice-instruction",
             Self::ReadNoticeCondition => "read-notice-condition",
             Self::ReadNoticeClinical => "read-notice-clinical",
