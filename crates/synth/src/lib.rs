@@ -90,9 +90,11 @@
 //! 1,209,808 (more temporary absences, from the open prisons), generated
 //! and rendered in about 4 s in a release build. DESIGN.md's "~10 million
 //! movements and appointments" counts healthcare appointments, which are not
-//! prison-feed items and are not generated here. [`Estate::estimated_items`]
+//! prison-feed items: [`appointments`] generates them, for the store's bulk
+//! import. [`Estate::estimated_items`]
 //! gives the figure for any configuration, within a few per cent.
 
+pub mod appointments;
 pub mod names;
 pub mod nhs;
 pub mod scenario;
