@@ -1,6 +1,7 @@
 //! `gatehouse demo`: everything a newcomer needs on a fresh machine.
 //!
-//! Creates the synthetic demo estate if the database has none, registers the
+//! Creates the synthetic demo estate if the database has none (with a year
+//! of its healthcare appointments), registers the
 //! demo consumers of SCENARIOS.md with **published demo keys** (derived from
 //! their names, printed here and in the README, so the README's curl tour
 //! works verbatim), and serves. Demo keys are for the demo database only:
@@ -13,7 +14,9 @@ use clap::Args;
 use gatehouse_domain::{Establishment, Scope};
 use gatehouse_policy::templates::template;
 use gatehouse_server::{Application, ServerConfig};
+use gatehouse_store::{ImportedAppointment, Store};
 use gatehouse_store::{NewConsumer, StoreError, StoredKey};
+use gatehouse_synth::appointments::{AppointmentConfig, SynthAppointment};
 use gatehouse_synth::{Estate, EstateConfig};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -74,6 +77,43 @@ pub fn demo_key(name: &str) -> (String, StoredKey) {
     (key, stored)
 }
 
+/// A synthetic appointment as the store's bulk import takes it.
+pub fn imported(a: SynthAppointment) -> ImportedAppointment {
+    ImportedAppointment {
+        id: a.id,
+        prison_number: a.prison_number,
+        establishment: a.establishment,
+        appointment_type: a.appointment_type,
+        starts_at: a.starts_at,
+        minutes: a.minutes,
+        place: a.place,
+        owner: a.owner,
+        cancelled: a.cancelled,
+        outcome: a.outcome,
+        recorded_by: a.recorded_by,
+        booked_at: a.booked_at,
+    }
+}
+
+/// Imports the estate's synthetic year of healthcare appointments (a year
+/// back and two weeks ahead of the estate's anchor; `gatehouse_synth::appointments`),
+/// in chunks of 10,000 through `Store::import_appointments`.
+async fn load_appointments(store: &dyn Store, estate: &Estate) -> anyhow::Result<u64> {
+    let config = AppointmentConfig::demo();
+    let progress = bar(
+        Some(estate.estimated_appointments(&config)),
+        "booking a synthetic year of healthcare appointments",
+    );
+    let mut stored = 0;
+    for chunk in estate.appointments(config) {
+        let rows: Vec<ImportedAppointment> = chunk.into_iter().map(imported).collect();
+        stored += store.import_appointments(&rows).await?;
+        progress.inc(rows.len() as u64);
+    }
+    progress.finish_and_clear();
+    Ok(stored)
+}
+
 pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
     let store = gatehouse_store::connect(&url).await?;
     store.migrate().await?;
@@ -108,6 +148,8 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
             estate.person_count(),
             tally.stored + tally.superseded
         );
+        let booked = load_appointments(store.as_ref(), &estate).await?;
+        println!("a synthetic year of healthcare appointments: {booked} stored");
     } else {
         println!("demo estate already present in {url}");
     }

@@ -11,8 +11,13 @@
 //!   policy and audit on, audit off, and a bare axum JSON endpoint of the
 //!   same binary, under a load generator in the same process.
 //!
+//! - [`attendance`]: the attendance dashboard's figures for the national
+//!   synthetic year (≥ 5 million appointments) against the plain SQL
+//!   aggregate over the same rows, on SQLite and PostgreSQL.
+//!
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
+pub mod attendance;
 pub mod baseline;
 pub mod common;
 pub mod delivery;
@@ -34,6 +39,10 @@ pub enum BenchCommand {
     /// rate against a direct POST to the same receiver, and the throughput
     /// ceiling (target p99 ≤ 50 ms at 1,000 events/s; DESIGN.md §6).
     Delivery(delivery::DeliveryArgs),
+    /// The attendance dashboard's figures for the national synthetic year
+    /// (≥ 5 million appointments) against the plain SQL aggregate over the
+    /// same rows (target ≤ 2 s on either engine).
+    Attendance(attendance::AttendanceArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -41,5 +50,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(args).await,
         BenchCommand::Reads(args) => reads::run(args).await,
         BenchCommand::Delivery(args) => delivery::run(args).await,
+        BenchCommand::Attendance(args) => attendance::run(args).await,
     }
 }
