@@ -171,7 +171,71 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
     let (_, queue) = app.get_json("ig", "/v1/audit/break-glass").await;
     let grant = queue[0]["id"].as_str().unwrap().to_owned();
 
+    // An external appointment today whose clinician and clinical note are
+    // health-only; the prison plans its escort and a lockdown puts it at risk.
+    let start = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    let booked = send(
+        app,
+        Method::POST,
+        "lei-health",
+        "/v1/appointments",
+        &json!({"prisonNumber": "A1234BC", "type": "HOSP-OP", "startsAt": start, "durationMinutes": 120,
+                "place": {"kind": "external", "location": "Leeds General Infirmary"},
+                "clinician": format!("Dr {HEALTHCARE_ONLY}"), "clinicalNote": format!("Review of {CLINICAL}")}),
+    )
+    .await;
+    assert!(
+        booked.to_string().contains(CLINICAL),
+        "the owner sees its own clinical note"
+    );
+    let appointment = booked["appointments"][0]["id"].as_str().unwrap().to_owned();
+    let appointment_day = booked["appointments"][0]["startsAt"].as_str().unwrap()[..10].to_owned();
+    send(
+        app,
+        Method::PUT,
+        "lei-wing",
+        &format!("/v1/appointments/{appointment}/escort"),
+        &json!({"officers": 2, "vehicle": "cellular-vehicle", "restraint": "handcuffs", "decidedBy": "Duty governor"}),
+    )
+    .await;
+    let closure = send(
+        app,
+        Method::POST,
+        "prison-feed",
+        "/v1/establishments/LEI/regime-closures",
+        &json!({"kind": "lockdown", "startsAt": chrono::Utc::now().to_rfc3339(), "reason": "incident"}),
+    )
+    .await;
+    let closure = closure["id"].as_str().unwrap().to_owned();
+
     let mut fx = Fixtures::default();
+    for t in [
+        "/v1/appointments/{id}",
+        "/v1/appointments/{id}/escort",
+        "/v1/appointments/{id}/attendance",
+        "/v1/appointments/{id}/history",
+    ] {
+        fx.params.insert(format!("{t}#id"), appointment.clone());
+    }
+    fx.params
+        .insert("/v1/regime-closures/{id}#id".into(), closure);
+    fx.queries.insert(
+        "/v1/establishments/{code}/appointments",
+        vec![
+            format!("date={appointment_day}"),
+            format!("date={appointment_day}&wing=A"),
+        ],
+    );
+    fx.queries.insert(
+        "/v1/people/{prisonNumber}/appointments",
+        vec!["include=cancelled".into()],
+    );
+    fx.queries.insert(
+        "/v1/establishments/{code}/attendance",
+        vec!["format=csv".into()],
+    );
+    fx.queries
+        .insert("/v1/attendance", vec!["format=csv".into()]);
     for (k, v) in [
         ("prisonNumber", "A1234BC"),
         ("code", "LEI"),
@@ -217,7 +281,9 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
     canary_notice["instruction"] = json!(format!("{HEALTHCARE_ONLY} {WITHDRAWN}"));
     canary_notice["condition"] = json!(CONDITION_WITHOUT_CONSENT);
     canary_notice["reason"] = json!(CLINICAL);
-    fx.bodies = vec![json!({}), canary_notice];
+    let canary_booking = json!({"prisonNumber": "A1234BC", "type": "MEDO", "startsAt": chrono::Utc::now().to_rfc3339(),
+        "place": {"kind": "internal", "room": HEALTHCARE_ONLY}, "clinicalNote": CLINICAL, "reason": WITHDRAWN});
+    fx.bodies = vec![json!({}), canary_notice, canary_booking];
     fx
 }
 

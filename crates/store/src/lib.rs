@@ -333,6 +333,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         at: chrono::DateTime<chrono::Utc>,
         by: &Actor,
     ) -> Result<ClosureRecord>;
+    async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>>;
     /// Closures at an establishment that have not ended before `after`.
     async fn closures(
         &self,

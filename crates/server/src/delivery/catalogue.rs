@@ -30,6 +30,9 @@ pub enum EventKind {
     SafetyNotice,
     /// A medication-continuity check opened or confirmed: to the sending and the receiving prison.
     ContinuityCheck,
+    /// Booked, changed, cancelled, at risk, attendance recorded: the data never
+    /// holds the health-only fields, so every permitted subscriber gets it whole.
+    Appointment,
 }
 
 impl EventKind {
@@ -43,6 +46,7 @@ impl EventKind {
             t if t.starts_with("planned-movement.") => Self::PlannedMovement,
             t if t.starts_with("identity.") => Self::Identity,
             t if t.starts_with("safety-notice.") => Self::SafetyNotice,
+            t if t.starts_with("appointment.") => Self::Appointment,
             _ => return None,
         })
     }
@@ -56,6 +60,7 @@ impl EventKind {
             Self::PlannedMovement => Action::ReadPlannedMovements,
             Self::Identity => Action::ReadIdentity,
             Self::SafetyNotice | Self::ContinuityCheck => Action::ReadSafetyNotices,
+            Self::Appointment => Action::ReadAppointments,
         }
     }
 
@@ -67,7 +72,7 @@ impl EventKind {
             Self::PersonDetails | Self::Identity => format!("/v1/people/{pn}"),
             Self::Alert => format!("/v1/people/{pn}/alerts"),
             Self::PlannedMovement => format!("/v1/people/{pn}/planned-movements"),
-            Self::SafetyNotice | Self::ContinuityCheck => e.data["href"]
+            Self::SafetyNotice | Self::ContinuityCheck | Self::Appointment => e.data["href"]
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("/v1/people/{pn}/safety-notices")),
@@ -118,7 +123,8 @@ impl EventKind {
             | Self::PlannedMovement
             | Self::PersonDetails
             | Self::Identity
-            | Self::ContinuityCheck => e.data.clone(),
+            | Self::ContinuityCheck
+            | Self::Appointment => e.data.clone(),
             Self::SafetyNotice => {
                 // The notice's own facts decide, as for a read: its audience, its level.
                 let audience: Vec<String> = e.data["audience"]

@@ -32,6 +32,10 @@ use crate::state::AppState;
         v1::subscriptions::delete, v1::subscriptions::enable, v1::subscriptions::rotate_secret,
         v1::subscriptions::replay, v1::subscriptions::deliveries,
         v1::establishments::list, v1::establishments::people,
+        v1::appointments::book, v1::appointments::get_one, v1::appointments::change, v1::appointments::plan_escort,
+        v1::appointments::record_attendance, v1::appointments::history, v1::appointments::list_for_person,
+        v1::unlock::unlock_list, v1::attendance::for_establishment, v1::attendance::across_establishments,
+        v1::closures::record, v1::closures::list, v1::closures::end,
         v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::break_glass_queue, v1::audit::review_break_glass,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -39,6 +43,7 @@ use crate::state::AppState;
     tags(
         (name = "people", description = "The shared record: people, custody, movements, alerts, planned movements"),
         (name = "safety notices", description = "Health-owned instructions for prison staff: publish, revise, withdraw, read in your view"),
+        (name = "appointments", description = "Healthcare appointments: booked once by healthcare, escorts planned by the prison, attendance (DNA kept apart from WNB), clashes, unlock lists, figures"),
         (name = "events", description = "Real-time events: signed webhooks (Standard Webhooks), the pull feed, replay and dead letters"),
         (name = "prison feed", description = "How the prison system writes to Gatehouse"),
         (name = "reference data", description = "Establishments"),

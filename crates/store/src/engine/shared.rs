@@ -1519,6 +1519,9 @@ impl crate::Store for EngineStore {
     async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor) -> Result<ClosureRecord> {
         end_closure(&self.writer, id, at, by).await
     }
+    async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>> {
+        sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_optional(&self.reader).await?.map(|r| closure_from_row(&r)).transpose()
+    }
     async fn closures(&self, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
         closures(&self.reader, est, after).await
     }

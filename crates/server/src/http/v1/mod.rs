@@ -1,6 +1,9 @@
 //! `/v1`: the REST API. Every route needs an API key.
 
+pub mod appointments;
+pub mod attendance;
 pub mod audit;
+pub mod closures;
 pub mod continuity;
 pub mod establishments;
 pub mod events;
@@ -11,11 +14,12 @@ pub mod people;
 pub mod roll;
 pub mod subscriptions;
 pub mod summary;
+pub mod unlock;
 pub mod views;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -69,6 +73,38 @@ pub fn routes() -> Router<AppState> {
             "/subscriptions/{id}/deliveries",
             get(subscriptions::deliveries),
         )
+        .route("/appointments", post(appointments::book))
+        .route(
+            "/appointments/{id}",
+            get(appointments::get_one).patch(appointments::change),
+        )
+        .route(
+            "/appointments/{id}/escort",
+            axum::routing::put(appointments::plan_escort),
+        )
+        .route(
+            "/appointments/{id}/attendance",
+            post(appointments::record_attendance),
+        )
+        .route("/appointments/{id}/history", get(appointments::history))
+        .route(
+            "/people/{prisonNumber}/appointments",
+            get(appointments::list_for_person),
+        )
+        .route(
+            "/establishments/{code}/appointments",
+            get(unlock::unlock_list),
+        )
+        .route(
+            "/establishments/{code}/attendance",
+            get(attendance::for_establishment),
+        )
+        .route("/attendance", get(attendance::across_establishments))
+        .route(
+            "/establishments/{code}/regime-closures",
+            get(closures::list).post(closures::record),
+        )
+        .route("/regime-closures/{id}", delete(closures::end))
         .route("/establishments", get(establishments::list))
         .route("/establishments/{code}/people", get(establishments::people))
         .route(

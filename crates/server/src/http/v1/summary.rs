@@ -95,13 +95,19 @@ pub enum Section {
     MedicationContinuity,
     SafetyNotices,
     SafetyAlerts,
+    Appointments,
 }
 
+/// The summary's appointments: today's, and the next ones within this many days.
+const APPOINTMENTS_AHEAD_DAYS: i64 = 28;
+const NEXT_APPOINTMENTS: usize = 5;
+
 impl Section {
-    pub const ALL: [Section; 3] = [
+    pub const ALL: [Section; 4] = [
         Self::MedicationContinuity,
         Self::SafetyNotices,
         Self::SafetyAlerts,
+        Self::Appointments,
     ];
 
     fn key(self) -> &'static str {
@@ -109,6 +115,7 @@ impl Section {
             Self::MedicationContinuity => "medication-continuity",
             Self::SafetyNotices => "safety-notices",
             Self::SafetyAlerts => "safety-alerts",
+            Self::Appointments => "appointments",
         }
     }
 
@@ -117,6 +124,7 @@ impl Section {
             Self::MedicationContinuity => "Medication continuity checks",
             Self::SafetyNotices => "Safety notices from healthcare",
             Self::SafetyAlerts => "Safety alerts from the prison",
+            Self::Appointments => "Healthcare appointments: today and next",
         }
     }
 
@@ -124,6 +132,7 @@ impl Section {
         match self {
             Self::MedicationContinuity | Self::SafetyNotices => Action::ReadSafetyNotices,
             Self::SafetyAlerts => Action::ReadAlerts,
+            Self::Appointments => Action::ReadAppointments,
         }
     }
 
@@ -132,6 +141,7 @@ impl Section {
             Self::MedicationContinuity => "no open medication continuity check",
             Self::SafetyNotices => "no active safety notice for you",
             Self::SafetyAlerts => "no active safety alert",
+            Self::Appointments => "no healthcare appointment today or in the next 4 weeks",
         }
     }
 
@@ -241,8 +251,89 @@ impl Section {
                 }
                 Ok(items)
             }
+            Self::Appointments => appointment_items(state, caller, p, now, fields).await,
         }
     }
+}
+
+/// Today's appointments (whatever their state) and the next few booked ones,
+/// with escort needs and at-risk reasons in the text.
+async fn appointment_items(
+    state: &AppState,
+    caller: &Caller,
+    p: &gatehouse_store::PersonRecord,
+    now: DateTime<Utc>,
+    fields: &mut Vec<String>,
+) -> Result<Vec<SummaryItem>, ApiError> {
+    use super::appointments::{AppointmentView, may_see_clinical};
+    let today = now.date_naive();
+    let midnight = today.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let horizon = now + chrono::Duration::days(APPOINTMENTS_AHEAD_DAYS);
+    let clinical = may_see_clinical(state, caller, p);
+    let list = state
+        .store
+        .appointments_for(&p.prison_number, Some(midnight), false)
+        .await?;
+    let mut items = Vec::new();
+    let mut later = 0;
+    for a in list.iter().filter(|a| a.starts_at < horizon) {
+        let is_today = a.starts_at.date_naive() == today;
+        if !is_today {
+            if a.outcome.is_some() || later >= NEXT_APPOINTMENTS {
+                continue;
+            }
+            later += 1;
+        }
+        let v = AppointmentView::build(a, clinical);
+        fields.push(v.disclosed());
+        let mut text = vec![v.place_label()];
+        if v.escort_needed {
+            text.push("escort NOT yet planned".to_owned());
+        } else if let Some(e) = &v.escort {
+            text.push(format!(
+                "escort: {} officer{}, {}, restraint {}",
+                e.plan.officers,
+                if e.plan.officers == 1 { "" } else { "s" },
+                e.plan.vehicle.as_str().replace('-', " "),
+                e.plan.restraint.as_str().replace('-', " ")
+            ));
+        }
+        for r in &v.risks {
+            text.push(format!("AT RISK ({}): {}", r.reason.as_str(), r.detail));
+        }
+        if let Some(o) = &v.outcome {
+            text.push(match &o.reason {
+                Some(reason) => format!("{} ({reason})", o.outcome),
+                None => o.outcome.clone(),
+            });
+        }
+        if v.late_change {
+            text.push("changed within the last day".to_owned());
+        }
+        let urgency = match (is_today, v.at_risk || v.escort_needed) {
+            (true, true) => 1,
+            (true, false) => 2,
+            (false, true) => 3,
+            (false, false) => 4,
+        };
+        let when = if is_today {
+            format!("today {}", v.starts_at.format("%H:%M"))
+        } else {
+            v.starts_at.format("%a %e %b %H:%M").to_string()
+        };
+        items.push(SummaryItem {
+            kind: "appointment",
+            urgency,
+            title: format!("{} {when}", v.type_description),
+            text: text.join("; "),
+            source: format!("health:{}", v.owner),
+            owner: Owner::Health,
+            last_updated: v.updated_at,
+            href: v.links.self_.clone(),
+            detail: serde_json::to_value(&v).unwrap_or_default(),
+        });
+    }
+    Ok(items)
 }
 
 /// Builds the summary for the caller, recording one disclosure of everything it shows.
