@@ -950,3 +950,179 @@ on_both_engines!(
         assert!(seen.len() >= 10, "crawled {seen:?}");
     }
 );
+
+/// Books an appointment through the API as Leeds healthcare; returns its id.
+async fn book_api(app: &common::TestApp, body: &Value) -> String {
+    let r = app.post_json("lei-health", "/v1/appointments", body).await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 201, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["id"]
+        .as_str()
+        .or_else(|| v["appointments"][0]["id"].as_str())
+        .unwrap_or_else(|| panic!("an id in {v}"))
+        .to_owned()
+}
+
+on_both_engines!(
+    the_unlock_list_shows_the_day_in_time_order_with_escort_needs_and_wing_instructions_and_records_attendance,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        publish_api(
+            &app,
+            "E5678FG",
+            &notice("Two officers on escort; check the door hourly.", &["wing", "escort"]),
+        )
+        .await;
+        // Two appointments later today (or just after midnight, whichever comes first), booked out of order.
+        let now = chrono::Utc::now();
+        let first = now + chrono::Duration::minutes(2);
+        let day = first.date_naive();
+        let second = (first + chrono::Duration::minutes(30)).min(
+            day.and_hms_opt(23, 59, 0).unwrap().and_utc(),
+        );
+        let external = book_api(
+            &app,
+            &json!({"prisonNumber": "E5678FG", "type": "HOSP-OP", "startsAt": second.to_rfc3339(),
+                    "durationMinutes": 60, "place": {"kind": "external", "location": "Leeds General Infirmary"}}),
+        )
+        .await;
+        let internal = book_api(
+            &app,
+            &json!({"prisonNumber": "E5678FG", "type": "MEDE", "startsAt": first.to_rfc3339(),
+                    "place": {"kind": "internal", "room": "Dental suite"},
+                    "clinicalNote": format!("Abscess. {CANARY}")}),
+        )
+        .await;
+        let mut officer = Browser::signed_in(&app, "officer.a", OFFICER_PW).await;
+        let home = officer.get("/").await;
+        assert!(home.body.contains("href=\"/appointments\""));
+        assert!(home.body.contains("href=\"/attendance\""));
+        let picked = officer.get(&format!("/appointments?establishment=lei&date={day}&wing=a")).await;
+        assert_eq!(picked.status, 303);
+        let path = format!("/establishments/LEI/appointments?date={day}&wing=A");
+        assert_eq!(picked.headers[LOCATION], path.as_str());
+        let list = officer.get(&path).await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        let b = &list.body;
+        let (i, e) = (
+            b.find(&format!("appt-{internal}")).expect("the internal entry"),
+            b.find(&format!("appt-{external}")).expect("the external entry"),
+        );
+        assert!(i < e, "time order");
+        for shown in [
+            "E5678FG",
+            "LEI-A-2-014",
+            "MEDE",
+            "Dentist",
+            "HOSP-OP",
+            "Leeds General Infirmary",
+            "Escort NOT yet planned",
+            "Two officers on escort; check the door hourly.",
+        ] {
+            assert!(b.contains(shown), "{shown} not on the list");
+        }
+        assert!(!b.contains(CANARY) && !b.contains("Abscess"), "no clinical detail");
+        // DNA and WNB reasons in separate groups of the outcome select.
+        let dna = b.find("<optgroup label=\"Did not attend").unwrap();
+        let wnb = b.find("<optgroup label=\"Was not brought").unwrap();
+        let dna_group = &b[dna..b[dna..].find("</optgroup>").unwrap() + dna];
+        assert!(dna_group.contains("did-not-attend:refused") && !dna_group.contains("was-not-brought:"));
+        let wnb_group = &b[wnb..b[wnb..].find("</optgroup>").unwrap() + wnb];
+        assert!(wnb_group.contains("was-not-brought:no-escort-staff") && !wnb_group.contains("did-not-attend:"));
+        assert!(!b.contains("cancelled-by-healthcare"), "healthcare's outcomes are not offered to officers");
+        // Another wing's list does not hold him.
+        let other = officer.get(&format!("/establishments/LEI/appointments?date={day}&wing=B")).await;
+        assert_eq!(other.status, 200);
+        assert!(!other.body.contains("E5678FG"));
+        // Bad input is a 400 page; another prison is as if absent.
+        for bad in [
+            "/establishments/LEI/appointments?date=2026-02-30".to_owned(),
+            "/establishments/LEI/appointments?date=tomorrow".to_owned(),
+            format!("/establishments/LEI/appointments?date={day}&wing=%3Cscript%3E"),
+            "/establishments/L%3CI/appointments".to_owned(),
+        ] {
+            assert_eq!(officer.get(&bad).await.status, 400, "{bad}");
+        }
+        let mdi = officer.get(&format!("/establishments/MDI/appointments?date={day}")).await;
+        assert!(matches!(mdi.status.as_u16(), 403 | 404), "{}", mdi.status);
+
+        // Record a WNB from the list; without the CSRF token it is refused.
+        let csrf = hidden(b, "csrf");
+        let action = format!("/appointments/{external}/attendance");
+        let fields = [("result", "was-not-brought:no-escort-staff"), ("next", path.as_str())];
+        let refused = officer.post(&action, &fields).await;
+        assert_eq!(refused.status, 403);
+        let mut with_csrf = vec![("csrf", csrf.as_str())];
+        with_csrf.extend(fields);
+        let done = officer.post(&action, &with_csrf).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let back = done.headers[LOCATION].to_str().unwrap().to_owned();
+        assert!(back.starts_with(&path) && back.contains("done=recorded"), "{back}");
+        let list = officer.get(back.split('#').next().unwrap()).await;
+        assert!(list.body.contains("Was not brought: no escort staff"), "{}", list.body);
+        let (_, v) = app
+            .get_json("lei-health", &format!("/v1/appointments/{external}"))
+            .await;
+        assert_eq!(v["outcome"]["outcome"], "was-not-brought", "{v}");
+        assert_eq!(v["outcome"]["reason"], "no-escort-staff", "{v}");
+        // A form with nothing chosen, or a reason from the other group, is a 4xx page, never a 500.
+        let blank = officer.post(&action, &[("csrf", csrf.as_str()), ("result", "")]).await;
+        assert_eq!(blank.status, 400);
+        let mixed = officer
+            .post(&format!("/appointments/{internal}/attendance"), &[("csrf", csrf.as_str()), ("result", "was-not-brought:refused")])
+            .await;
+        assert!(mixed.status.is_client_error(), "{}", mixed.status);
+    }
+);
+
+on_both_engines!(
+    the_attendance_dashboard_draws_svg_charts_and_serves_the_csv_and_refuses_bad_input_with_400,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        staff(&app, "admin.c", StaffRole::Admin, "LEI", "admin-password-12").await;
+        let mut officer = Browser::signed_in(&app, "officer.a", OFFICER_PW).await;
+        let page = officer.get("/attendance").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let b = &page.body;
+        assert!(b.matches("<svg ").count() >= 6, "charts drawn");
+        for id in ["chart-trend", "chart-dna-reasons", "chart-wnb-reasons", "chart-by-establishment"] {
+            assert!(b.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(b.contains("<title id=\"chart-trend-title\">") && b.contains("<desc id=\"chart-trend-desc\">"));
+        assert!(!b.contains("NaN") && !b.contains("style="), "no NaN, no inline style (CSP)");
+        assert!(!b.contains("http://") || b.matches("http://").count() == b.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "no external reference but the SVG namespace");
+        let csv_href = b
+            .split("id=\"download-csv\"")
+            .next()
+            .and_then(|s| s.rsplit("href=\"").next())
+            .and_then(|s| s.split('"').next())
+            .expect("a CSV link")
+            .replace("&amp;", "&");
+        assert!(csv_href.starts_with("/attendance.csv?"), "{csv_href}");
+        let csv = officer.get(&csv_href).await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+        assert!(csv.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        for bad in [
+            "/attendance?from=2026-13-01",
+            "/attendance?to=yesterday",
+            "/attendance?from=2026-05-01&to=2026-04-01",
+            "/attendance?from=2001-01-01&to=2026-01-01",
+            "/attendance?establishment=%3Cscript%3E",
+            "/attendance.csv?from=nonsense",
+        ] {
+            let r = officer.get(bad).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+            assert!(!r.body.contains("<script>"));
+        }
+        let elsewhere = officer.get("/attendance?establishment=MDI").await;
+        assert!(matches!(elsewhere.status.as_u16(), 403 | 404), "{}", elsewhere.status);
+        let mut admin = Browser::signed_in(&app, "admin.c", "admin-password-12").await;
+        assert_eq!(admin.get("/attendance").await.status, 403);
+        let mut nobody = Browser::new(&app);
+        assert_eq!(nobody.get("/attendance").await.status, 303);
+    }
+);

@@ -10,13 +10,19 @@
 //!   wing roll, the escort handover sheet, the staff list.
 //! - [`notices`]: healthcare publishes, revises and withdraws safety notices
 //!   through forms, with a preview of exactly what prison staff will see.
+//! - [`appointments`]: the printable unlock and escort list, and recording
+//!   attendance from it.
+//! - [`dashboard`]: the attendance dashboard and its CSV, drawn by [`charts`]
+//!   as server-rendered SVG.
 //!
 //! No page makes an external request: the stylesheet and the one small script
 //! are served from `/static/`, and every page carries a Content-Security-Policy
 //! of `default-src 'self'`.
 
+pub mod appointments;
 pub mod charts;
 pub mod csrf;
+pub mod dashboard;
 pub mod notices;
 pub mod pages;
 pub mod principal;
@@ -63,6 +69,17 @@ pub fn routes() -> Router<AppState> {
             "/notices/{id}/withdraw",
             get(notices::withdraw_form).post(notices::withdraw),
         )
+        .route("/appointments", get(appointments::picker))
+        .route(
+            "/establishments/{code}/appointments",
+            get(appointments::list),
+        )
+        .route(
+            "/appointments/{id}/attendance",
+            post(appointments::record),
+        )
+        .route("/attendance", get(dashboard::dashboard))
+        .route("/attendance.csv", get(dashboard::csv))
         .route("/staff", get(pages::staff_list))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
