@@ -413,3 +413,266 @@ on_both_engines!(
         always(&app).await;
     }
 );
+
+/// A start time a few minutes from now, on today's (UTC) date: near midnight,
+/// waits for the new day, so "the day" of an appointment and of a departure
+/// are one day.
+async fn soon_today(minutes: i64) -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let start = now + chrono::Duration::minutes(minutes);
+    if start.date_naive() != now.date_naive() {
+        let midnight = start.date_naive().and_hms_opt(0, 0, 5).unwrap().and_utc();
+        tokio::time::sleep((midnight - now).to_std().unwrap()).await;
+        return chrono::Utc::now() + chrono::Duration::minutes(minutes);
+    }
+    start
+}
+
+async fn book(app: &common::TestApp, body: Value) -> Value {
+    let r = app.post_json("lei-health", "/v1/appointments", &body).await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["appointments"][0].clone()
+}
+
+async fn figures(app: &common::TestApp) -> Value {
+    let (s, v) = get_as(
+        app,
+        "lei-wing",
+        "/v1/establishments/LEI/attendance",
+        Some("operations"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["figures"]["total"].clone()
+}
+
+fn events_of<'a>(got: &'a [common::receiver::Received], kind: &str) -> Vec<Value> {
+    got.iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == kind)
+        .collect()
+}
+
+on_both_engines!(
+    scenario_2_double_entry_of_appointments,
+    |app: common::TestApp| async move {
+        // (The FHIR `Appointment` interface is not built yet: this books and reads through REST.)
+        app.feed(&json!([reception("r1", "A1234BC", "LEI", 10)]))
+            .await;
+        let tomorrow_10 = (chrono::Utc::now() + chrono::Duration::days(1))
+            .date_naive()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+            .and_utc();
+        let a = book(
+            &app,
+            json!({"prisonNumber": "A1234BC", "type": "MEDE", "startsAt": tomorrow_10.to_rfc3339(),
+            "place": {"kind": "internal", "room": "Dental suite"}, "clinicalNote": CLINICAL}),
+        )
+        .await;
+        // The wing's unlock list for tomorrow shows it, typed once.
+        let day = tomorrow_10.date_naive();
+        let (s, list) = get_as(
+            &app,
+            "lei-wing",
+            &format!("/v1/establishments/LEI/appointments?date={day}"),
+            Some("safety"),
+        )
+        .await;
+        assert_eq!(s, 200, "{list}");
+        let entries = list["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{list}");
+        assert_eq!(entries[0]["appointment"]["id"], a["id"]);
+        assert_eq!(entries[0]["appointment"]["type"], "MEDE");
+        assert!(
+            !list.to_string().contains(CLINICAL),
+            "the wing never sees the clinical note"
+        );
+        // On the day the wing records was-not-brought / regime-curtailed: counted as WNB, never DNA.
+        let before = figures(&app).await;
+        let start = soon_today(3).await;
+        let today = book(
+            &app,
+            json!({"prisonNumber": "A1234BC", "type": "MEDE", "startsAt": start.to_rfc3339(),
+            "place": {"kind": "internal", "room": "Dental suite"}}),
+        )
+        .await;
+        let r = app
+            .client
+            .post(app.url(&format!(
+                "/v1/appointments/{}/attendance",
+                today["id"].as_str().unwrap()
+            )))
+            .bearer_auth(app.key("lei-wing"))
+            .header("Gatehouse-Purpose", "operations")
+            .json(&json!({"outcome": "was-not-brought", "reason": "regime-curtailed"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let after = figures(&app).await;
+        assert_eq!(
+            after["wasNotBrought"].as_i64().unwrap(),
+            before["wasNotBrought"].as_i64().unwrap() + 1
+        );
+        assert_eq!(after["wasNotBroughtByReason"]["regime-curtailed"], 1);
+        assert_eq!(after["didNotAttend"], before["didNotAttend"]);
+        always(&app).await;
+    }
+);
+
+on_both_engines!(
+    scenario_4_unannounced_movement,
+    |app: common::TestApp| async move {
+        app.feed(&json!([reception("r1", "C3456DE", "LEI", 10)]))
+            .await;
+        let hook = Receiver::start(Behaviour::Accept).await;
+        subscribe(
+            &app,
+            "lei-health",
+            &hook.url,
+            &["uk.gatehouse.appointment.*"],
+        )
+        .await;
+        // A hospital outpatient appointment, escorted, on day D (today).
+        let start = soon_today(4).await;
+        let a = book(&app, json!({"prisonNumber": "C3456DE", "type": "HOSP-OP", "startsAt": start.to_rfc3339(),
+            "durationMinutes": 120, "place": {"kind": "external", "location": "St James's University Hospital"}, "clinicalNote": CLINICAL})).await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        assert_eq!(a["escortNeeded"], true);
+        hook.wait_for(1, Duration::from_secs(2)).await;
+        // The prison feed posts a court appearance for day D.
+        let posted = std::time::Instant::now();
+        let (s, out) = app.feed(&json!({"id": "crt-plan", "type": "gatehouse.planned-movement", "occurredAt": at(0), "prisonNumber": "C3456DE",
+            "plannedMovement": {"id": "CRT-C3456DE-1", "kind": "court-appearance", "establishment": "LEI",
+                                "plannedFor": (start - chrono::Duration::minutes(2)).to_rfc3339(), "description": "Leeds Crown Court"}})).await;
+        assert!(s == 200 || s == 201, "{s} {out}");
+        let (_, held) = app
+            .get_json("lei-health", &format!("/v1/appointments/{id}"))
+            .await;
+        assert_eq!(held["atRisk"], true, "{held}");
+        assert_eq!(held["risks"][0]["reason"], "at-court");
+        // lei-health is told the same minute.
+        let got = hook.wait_for(2, Duration::from_secs(60)).await;
+        let at_risk = events_of(&got, "uk.gatehouse.appointment.at-risk");
+        assert_eq!(at_risk.len(), 1, "{got:?}");
+        assert!(posted.elapsed() < Duration::from_secs(60));
+        assert_eq!(at_risk[0]["data"]["appointmentId"], json!(id));
+        assert_eq!(at_risk[0]["data"]["risks"][0]["reason"], "at-court");
+        // The wing sees the risk on its unlock list.
+        let (_, list) = get_as(
+            &app,
+            "lei-wing",
+            &format!(
+                "/v1/establishments/LEI/appointments?date={}",
+                start.date_naive()
+            ),
+            Some("safety"),
+        )
+        .await;
+        assert_eq!(
+            list["entries"][0]["appointment"]["risks"][0]["reason"], "at-court",
+            "{list}"
+        );
+        // He leaves for court on day D: the outcome is set to was-not-brought / at-court.
+        app.feed(&json!([movement(
+            "crt-out",
+            "C3456DE",
+            0,
+            json!({"kind": "court-out", "reason": "SENT_TO_COURT", "establishment": "LEI"})
+        )]))
+        .await;
+        let (_, held) = app
+            .get_json("lei-health", &format!("/v1/appointments/{id}"))
+            .await;
+        assert_eq!(held["outcome"]["outcome"], "was-not-brought", "{held}");
+        assert_eq!(held["outcome"]["reason"], "at-court");
+        assert_eq!(held["outcome"]["automatic"], true);
+        let got = hook.wait_for(3, Duration::from_secs(5)).await;
+        assert_eq!(
+            events_of(&got, "uk.gatehouse.appointment.attendance-recorded").len(),
+            1,
+            "{got:?}"
+        );
+        let f = figures(&app).await;
+        assert_eq!(f["wasNotBroughtByReason"]["at-court"], 1, "{f}");
+        assert_eq!(f["didNotAttend"], 0);
+        always(&app).await;
+    }
+);
+
+on_both_engines!(
+    scenario_5_missed_hospital_appointments,
+    |app: common::TestApp| async move {
+        app.feed(&json!([reception("r1", "D4567EF", "LEI", 10)]))
+            .await;
+        let hook = Receiver::start(Behaviour::Accept).await;
+        subscribe(
+            &app,
+            "lei-health",
+            &hook.url,
+            &["uk.gatehouse.appointment.attendance-recorded"],
+        )
+        .await;
+        let start = soon_today(3).await;
+        let a = book(&app, json!({"prisonNumber": "D4567EF", "type": "HOSP-OP", "startsAt": start.to_rfc3339(),
+            "durationMinutes": 90, "place": {"kind": "external", "location": "Leeds General Infirmary, Outpatients B"}})).await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        // The prison plans the escort: two officers.
+        let r = app.client.put(app.url(&format!("/v1/appointments/{id}/escort"))).bearer_auth(app.key("lei-wing"))
+            .header("Gatehouse-Purpose", "operations")
+            .json(&json!({"officers": 2, "vehicle": "cellular-vehicle", "restraint": "handcuffs", "decidedBy": "Duty governor"}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let before = figures(&app).await;
+        // On the day the wing records was-not-brought / no-escort-staff.
+        let recorded = std::time::Instant::now();
+        let r = app
+            .client
+            .post(app.url(&format!("/v1/appointments/{id}/attendance")))
+            .bearer_auth(app.key("lei-wing"))
+            .header("Gatehouse-Purpose", "operations")
+            .header("Gatehouse-On-Behalf-Of", "Officer D Example")
+            .json(&json!({"outcome": "was-not-brought", "reason": "no-escort-staff"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["outcome"]["recordedBy"], "lei-wing (Officer D Example)");
+        // lei-health receives attendance-recorded within a second: the health owner is told the same day.
+        let got = hook.wait_for(1, Duration::from_secs(1)).await;
+        assert_eq!(got.len(), 1, "attendance-recorded within a second");
+        assert!(recorded.elapsed() < Duration::from_secs(2));
+        let e = got[0].json();
+        assert_eq!(e["data"]["outcome"], "was-not-brought");
+        assert_eq!(e["data"]["reason"], "no-escort-staff");
+        // LEI's figures show the WNB by reason; the DNA rate does not change.
+        let after = figures(&app).await;
+        assert_eq!(
+            after["wasNotBroughtByReason"]["no-escort-staff"], 1,
+            "{after}"
+        );
+        assert_eq!(after["didNotAttend"], before["didNotAttend"]);
+        assert_eq!(after["didNotAttendRate"], json!(0.0));
+        assert_eq!(after["wasNotBroughtRate"], json!(1.0));
+        // The CSV says the same, in separate columns.
+        let r = app
+            .client
+            .get(app.url("/v1/establishments/LEI/attendance?format=csv"))
+            .bearer_auth(app.key("lei-wing"))
+            .header("Gatehouse-Purpose", "operations")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = r.text().await.unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let total: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let col = |name: &str| total[header.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(col("wnb_no_escort_staff"), "1");
+        assert_eq!(col("did_not_attend"), "0");
+        always(&app).await;
+    }
+);
