@@ -182,3 +182,79 @@ test('the handover sheet prints the active escort instructions and no clinical d
   const pdf = await page.pdf({ path: path.join(SHOTS, 'handover.pdf'), format: 'A4', printBackground: false });
   assert.ok(pdf.length > 1000, 'a PDF was printed');
 });
+
+test('the attendance dashboard draws its charts as inline SVG, DNA and WNB apart, and offers the CSV', async () => {
+  const page = await browser('dashboard');
+  await signIn(page, NURSE);
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Healthcare attendance dashboard' }).click()]);
+  assert.equal(new URL(page.url()).pathname, '/attendance');
+  await page.locator('svg.gh-chart').first().waitFor();
+  // Every chart is drawn with a real size, and names itself for assistive technology.
+  const charts = await page.locator('svg.gh-chart').evaluateAll((svgs) => svgs.map((s) => {
+    const r = s.getBoundingClientRect();
+    return { id: s.id, w: r.width, h: r.height, title: s.querySelector('title')?.textContent || '', role: s.getAttribute('role') };
+  }));
+  assert.ok(charts.length >= 6, `six or more charts: ${JSON.stringify(charts)}`);
+  for (const c of charts) {
+    assert.ok(c.w > 100 && c.h > 50, `chart ${c.id} is drawn: ${JSON.stringify(c)}`);
+    assert.ok(c.title.length > 0 && c.role === 'img', `chart ${c.id} has a title`);
+  }
+  // The trend: three separate lines, each with points from the demo's year of appointments.
+  for (const key of ['attended', 'did-not-attend', 'was-not-brought']) {
+    const d = await page.locator(`#chart-trend [data-series="${key}"] path`).getAttribute('d');
+    const points = (d.match(/[ML]/g) || []).length;
+    assert.ok(points >= 4, `the ${key} line has points: ${d.slice(0, 80)}`);
+  }
+  // DNA and WNB reasons are separate charts; neither holds the other's reasons.
+  const dna = await page.locator('#chart-dna-reasons').textContent();
+  const wnb = await page.locator('#chart-wnb-reasons').textContent();
+  assert.ok(!dna.includes('No escort staff') && !dna.includes('Lockdown'), 'no WNB reason among DNA reasons');
+  assert.ok(!wnb.includes('Refused') && !wnb.includes('Declined at door'), 'no DNA reason among WNB reasons');
+  // The data tables are there for each chart.
+  assert.equal(await page.locator('details.gh-chart-table').count(), charts.length);
+  // The CSV, with this browser's session.
+  const href = await page.locator('#download-csv').getAttribute('href');
+  const csv = await page.request.get(`${BASE}${href}`);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-type'], /^text\/csv/);
+  assert.ok((await csv.text()).length > 100, 'the CSV has rows');
+  await page.screenshot({ path: path.join(SHOTS, 'attendance-dashboard.png'), fullPage: true });
+});
+
+test('an officer opens today\'s unlock list, records an outcome from it, and it prints', async () => {
+  const page = await browser('unlock');
+  await signIn(page, OFFICER);
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Unlock and escort list' }).click()]);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Show the list' }).click()]);
+  assert.match(new URL(page.url()).pathname, /^\/establishments\/LEI\/appointments$/);
+  await page.getByRole('heading', { name: /Unlock and escort list/ }).waitFor();
+  const entries = page.locator('tr.gh-unlock__entry');
+  const count = await entries.count();
+  if (count > 0) {
+    // In time order.
+    const times = await page.locator('.gh-unlock__time').allInnerTexts();
+    const starts = times.map((t) => t.trim().slice(0, 5));
+    assert.deepEqual(starts, [...starts].sort(), 'entries are in time order');
+    const form = page.locator('form.gh-unlock__form').first();
+    if (await form.count() > 0) {
+      const id = await form.evaluate((f) => f.closest('tr').dataset.appointment);
+      // DNA and WNB reasons sit in separate groups of the select.
+      const groups = await form.locator('optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+      assert.ok(groups.some((g) => g.startsWith('Did not attend')) && groups.some((g) => g.startsWith('Was not brought')));
+      await form.locator('select').selectOption('was-not-brought:regime-curtailed');
+      const correction = form.locator('input[name="correction-reason"]');
+      if (await correction.count() > 0) await correction.fill('Recorded from the browser test');
+      await Promise.all([page.waitForNavigation(), form.getByRole('button').click()]);
+      assert.match(page.url(), /done=recorded/);
+      assert.ok((await page.locator(`#appt-${id}`).innerText()).includes('Was not brought: regime curtailed'));
+    }
+  } else {
+    await page.locator('#no-appointments').waitFor();
+  }
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('header.gh-header').isVisible(), false, 'the header is not printed');
+  assert.equal(await page.locator('form.gh-unlock__form').first().isVisible().catch(() => false), false, 'the forms are not printed');
+  await page.screenshot({ path: path.join(SHOTS, 'unlock-list-print.png'), fullPage: true });
+  const pdf = await page.pdf({ path: path.join(SHOTS, 'unlock-list.pdf'), landscape: true, printBackground: false });
+  assert.ok(pdf.length > 1000, 'a PDF was printed');
+});

@@ -3,7 +3,8 @@
 //! drives headless Debian Chromium through playwright-core. Node, the npm
 //! packages (`npm ci --prefix tests/browser`) and /usr/bin/chromium are
 //! required: a missing one fails this test, it never skips.
-//! Screenshots and the printed handover sheet go to target/screenshots/.
+//! Screenshots (the attendance dashboard's among them) and the printed
+//! handover sheet and unlock list go to target/screenshots/.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -137,10 +138,12 @@ fn staff_pages_in_headless_chromium() {
         "the browser tests failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("# pass 3"),
-        "three browser tests passed:\n{stdout}"
+        stdout.contains("# pass 5"),
+        "five browser tests passed:\n{stdout}"
     );
     assert!(shots.join("handover.pdf").exists());
+    assert!(shots.join("attendance-dashboard.png").exists());
+    assert!(shots.join("unlock-list.pdf").exists());
     drop(demo);
     let _ = std::fs::remove_dir_all(&dir);
 }

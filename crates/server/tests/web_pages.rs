@@ -1048,6 +1048,15 @@ on_both_engines!(
         let mdi = officer.get(&format!("/establishments/MDI/appointments?date={day}")).await;
         assert!(matches!(mdi.status.as_u16(), 403 | 404), "{}", mdi.status);
 
+        // The person page and the escort handover sheet carry the same appointments, never clinical.
+        for page in ["/people/E5678FG", "/people/E5678FG/handover"] {
+            let p = officer.get(page).await;
+            assert_eq!(p.status, 200, "{page}");
+            assert!(p.body.contains("Healthcare appointments: today and next"), "{page}");
+            assert!(p.body.contains("Leeds General Infirmary") && p.body.contains("Escort NOT yet planned"), "{page}: {}", p.body);
+            assert!(p.body.contains("Dentist (MEDE)"), "{page}");
+            assert!(!p.body.contains(CANARY) && !p.body.contains("Abscess"), "{page}");
+        }
         // Record a WNB from the list; without the CSRF token it is refused.
         let csrf = hidden(b, "csrf");
         let action = format!("/appointments/{external}/attendance");

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use gatehouse_domain::EstablishmentCode;
-use gatehouse_domain::appointment::{AttendanceInput, DnaReason, WnbReason};
+use gatehouse_domain::appointment::{AttendanceInput, DnaReason, Setting, WnbReason};
 use gatehouse_store::StaffRole;
 
 // ------------------------------------------------------------------ the picker
@@ -174,7 +174,7 @@ fn row(e: &UnlockEntry, day_has_begun: bool) -> Row {
         type_code: a.appointment_type.as_str().to_owned(),
         type_description: a.type_description.to_owned(),
         place: a.place.label(),
-        external: a.escort_needed,
+        external: a.place.setting() == Setting::External,
         escort: a.escort.as_ref().map(|e| {
             let p = &e.plan;
             format!(

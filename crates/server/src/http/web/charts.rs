@@ -307,7 +307,7 @@ pub fn bars_svg(
     scale: Scale,
 ) -> String {
     let w = 760.0;
-    let (left, right, top) = (200.0, 90.0, if series.len() > 1 { 40.0 } else { 12.0 });
+    let (left, right, top) = (240.0, 80.0, if series.len() > 1 { 40.0 } else { 12.0 });
     let bar = 14.0;
     let group = bar * series.len().max(1) as f64 + 10.0;
     let pw = w - left - right;
@@ -335,7 +335,12 @@ pub fn bars_svg(
     }
     for (c, cat) in categories.iter().enumerate() {
         let gy = top + group * c as f64;
-        let label: String = cat.chars().take(30).collect();
+        // Long labels are shortened to fit the label column; the bar's own title has them whole.
+        let label: String = if cat.chars().count() > 34 {
+            cat.chars().take(33).chain(['…']).collect()
+        } else {
+            cat.clone()
+        };
         let _ = write!(
             out,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#0b0c0c\">{}</text>",
@@ -355,7 +360,7 @@ pub fn bars_svg(
                 y,
                 bar - 2.0,
                 s.kind.colour(),
-                // A WNB bar is hatched (outlined), so print and colour-blind readers tell it apart.
+                // A WNB bar is outlined, one more cue than colour for print and colour-blind readers.
                 if s.kind == Kind::WasNotBrought {
                     " stroke=\"#0b0c0c\" stroke-width=\"0.5\""
                 } else {

@@ -19,6 +19,7 @@
 //! are served from `/static/`, and every page carries a Content-Security-Policy
 //! of `default-src 'self'`.
 
+pub mod appointment_lines;
 pub mod appointments;
 pub mod charts;
 pub mod csrf;

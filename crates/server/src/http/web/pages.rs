@@ -11,6 +11,7 @@
 //! answers 204 without a record; a changed section is recorded with exactly
 //! what it shows, and a refusal is recorded as on any other read.
 
+use super::appointment_lines::{self, AppointmentLine};
 use super::principal::{caller_for, caller_under};
 use super::session::{Signed, current, role_label};
 use super::{Chrome, WebError, encode, fmt, query, render};
@@ -278,6 +279,9 @@ pub struct SafetyFragment {
     pub alerts: Option<Vec<AlertRow>>,
     pub alerts_message: String,
     pub can_publish: bool,
+    /// Today's and the next appointments; `None`: withheld.
+    pub appointments: Option<Vec<AppointmentLine>>,
+    pub appointments_message: String,
 }
 
 /// The safety section of the person page, from the point-of-need summary.
@@ -336,6 +340,13 @@ fn summary_fragment(summary: &SummaryView, can_publish: bool) -> Result<String, 
         alerts,
         alerts_message: message("safety-alerts"),
         can_publish,
+        appointments: shown("appointments").map(|s| {
+            s.items
+                .iter()
+                .filter_map(|i| appointment_lines::from_view_json(&i.detail, summary.generated_at))
+                .collect()
+        }),
+        appointments_message: message("appointments"),
     }
     .render()
     .map_err(|e| WebError::Internal(anyhow::anyhow!("template: {e}")))
@@ -1123,6 +1134,9 @@ struct HandoverPage {
     printed_by: String,
     printed_at: String,
     officer_note: bool,
+    /// Today's and the next appointments; `None`: withheld.
+    appointments: Option<Vec<AppointmentLine>>,
+    appointments_message: String,
 }
 
 /// `GET /people/{pn}/handover`: the printable escort handover sheet. It holds
@@ -1249,6 +1263,8 @@ pub async fn handover(
     )
     .await?;
 
+    let appointments = handover_appointments(&state, &caller, &person, now).await?;
+
     let (mut summary, tag) = custody_rows(&view.custody, pn.as_str(), view.date_of_birth);
     summary.insert(0, row("Custody status", tag));
     let page = HandoverPage {
@@ -1266,8 +1282,64 @@ pub async fn handover(
         ),
         printed_at: fmt::time(now),
         officer_note: signed.user().role == StaffRole::Officer,
+        appointments,
+        appointments_message: "No healthcare appointment today or in the next 4 weeks".into(),
     };
     Ok(render(&page)?.into_response())
+}
+
+/// Today's appointments and the next few booked ones (as the summary
+/// chooses them), never with health-only fields, recorded as read.
+async fn handover_appointments(
+    state: &AppState,
+    caller: &Caller,
+    person: &PersonRecord,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<AppointmentLine>>, WebError> {
+    use crate::http::v1::appointments::AppointmentView;
+    let decision = caller.decide(state, Action::ReadAppointments, &person_resource(person));
+    let mut fields = Vec::new();
+    let mut lines = Vec::new();
+    if decision.is_permit() {
+        let today = now.date_naive();
+        let midnight = today.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let horizon = now + chrono::Duration::days(28);
+        let mut later = 0;
+        for a in state
+            .store
+            .appointments_for(&person.prison_number, Some(midnight), false)
+            .await?
+            .iter()
+            .filter(|a| a.starts_at < horizon)
+        {
+            if a.starts_at.date_naive() != today {
+                if a.outcome.is_some() || later >= 5 {
+                    continue;
+                }
+                later += 1;
+            }
+            let v = AppointmentView::build(a, false);
+            fields.push(v.disclosed());
+            if let Some(l) = serde_json::to_value(&v)
+                .ok()
+                .and_then(|j| appointment_lines::from_view_json(&j, now))
+            {
+                lines.push(l);
+            }
+        }
+    }
+    record(
+        state,
+        caller,
+        &person.prison_number,
+        "web-handover-appointments",
+        Action::ReadAppointments,
+        fields,
+        &decision,
+        None,
+    )
+    .await?;
+    Ok(decision.is_permit().then_some(lines))
 }
 
 // ------------------------------------------------------------------ staff accounts (admin)
