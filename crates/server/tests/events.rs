@@ -102,17 +102,26 @@ on_both_engines!(
         sorted.sort();
         assert_eq!(seqs, sorted, "in per-person order");
         assert!(seqs.len() >= 20);
-        let (s, log) = app
-            .get_json(
-                "lei-health",
-                &format!(
-                    "/v1/subscriptions/{}/deliveries?status=delivered&limit=100",
-                    sub["id"].as_str().unwrap()
-                ),
-            )
-            .await;
-        assert_eq!(s, 200);
-        assert!(log.as_array().unwrap().len() >= 20);
+        // The receiver answers before the sender records the delivery: wait for the log to catch up.
+        let mut logged = 0;
+        for _ in 0..50 {
+            let (s, log) = app
+                .get_json(
+                    "lei-health",
+                    &format!(
+                        "/v1/subscriptions/{}/deliveries?status=delivered&limit=100",
+                        sub["id"].as_str().unwrap()
+                    ),
+                )
+                .await;
+            assert_eq!(s, 200);
+            logged = log.as_array().unwrap().len();
+            if logged >= 20 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(logged >= 20, "{logged} deliveries logged");
     }
 );
 
@@ -366,8 +375,11 @@ on_both_engines!(
     the_pull_feed_gives_each_consumer_its_view_and_long_polls,
     |app: common::TestApp| async move {
         seed(&app).await;
-        // The wing at LEI sees LEI's events only.
-        let (s, page) = app.get_json("lei-wing", "/v1/events?limit=500").await;
+        // The wing at LEI sees LEI's events only (a short long-poll: the fan-out
+        // makes events final a moment after the write that raised them).
+        let (s, page) = app
+            .get_json("lei-wing", "/v1/events?limit=500&wait=5")
+            .await;
         assert_eq!(s, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         assert!(!items.is_empty());
