@@ -30,7 +30,7 @@ cd "$root"
 
 export RUSTC_BOOTSTRAP=1
 sanitizer="${FUZZ_SANITIZER:-none}"
-read -r -a targets <<<"${FUZZ_TARGETS:-feed_json feed_structured identifiers cursor notice}"
+read -r -a targets <<<"${FUZZ_TARGETS:-feed_json feed_structured identifiers cursor notice appointment}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"

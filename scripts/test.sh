@@ -12,4 +12,4 @@ cargo test --workspace --all-targets --locked
 
 # The three parser targets; the cursor target (which builds the whole store)
 # runs with `scripts/fuzz.sh` alone, to keep CI inside its time budget.
-FUZZ_TARGETS="${FUZZ_TARGETS:-feed_json feed_structured identifiers notice}" scripts/fuzz.sh "${GATEHOUSE_FUZZ_SECONDS:-20}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-feed_json feed_structured identifiers notice appointment}" scripts/fuzz.sh "${GATEHOUSE_FUZZ_SECONDS:-20}"
