@@ -62,6 +62,15 @@ pub const DEMO_STAFF: &[(&str, &str, &str, &str, &str)] = &[
         "LEI",
         "demo-nurse-leeds",
     ),
+    // A custodial manager over the three demo prisons: the attendance
+    // dashboard across them, with Moorland's lockdown month in it.
+    (
+        "manager.north",
+        "Manager North",
+        "officer",
+        "LEI,MDI,NHI",
+        "demo-manager-north",
+    ),
 ];
 
 /// The published demo key of a demo consumer.
