@@ -353,7 +353,7 @@ fn summary_fragment(summary: &SummaryView, can_publish: bool) -> Result<String, 
 }
 
 /// A fingerprint of what the safety section is made from (notice versions
-/// and whether each is in force, alerts, continuity checks), read without
+/// and whether each is in force, alerts, continuity checks, appointments), read without
 /// disclosing anything: the live poll compares it before building a summary.
 async fn live_fingerprint(
     state: &AppState,
@@ -386,6 +386,31 @@ async fn live_fingerprint(
     for c in state.store.continuity_checks(pn, false).await? {
         h.update(format!("c|{}|{}\n", c.id, c.status));
     }
+    // Today's and later appointments: a booking, change, risk or outcome shows without a reload.
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    for a in state
+        .store
+        .appointments_for(pn, Some(midnight), true)
+        .await?
+    {
+        h.update(format!(
+            "p|{}|{}|{}|{}\n",
+            a.id,
+            a.version,
+            a.risks
+                .iter()
+                .map(|r| format!("{}:{}", r.reason.as_str(), r.source))
+                .collect::<Vec<_>>()
+                .join(","),
+            a.late_change
+        ));
+    }
+    // The day changes which appointments are "today".
+    h.update(now.date_naive().to_string());
     Ok(hex::encode(&h.finalize()[..12]))
 }
 
