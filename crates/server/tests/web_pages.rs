@@ -1057,8 +1057,25 @@ on_both_engines!(
             assert!(p.body.contains("Dentist (MEDE)"), "{page}");
             assert!(!p.body.contains(CANARY) && !p.body.contains("Abscess"), "{page}");
         }
-        // Record a WNB from the list; without the CSRF token it is refused.
+        // The officer plans the escort from the list; a bad count is a 400 page.
         let csrf = hidden(b, "csrf");
+        assert!(b.contains("Plan the escort"));
+        let escort = format!("/appointments/{external}/escort");
+        let bad = officer
+            .post(&escort, &[("csrf", csrf.as_str()), ("officers", "nine"), ("vehicle", "car"), ("restraint", "none"), ("decided-by", "SO")])
+            .await;
+        assert_eq!(bad.status, 400);
+        let planned = officer
+            .post(&escort, &[("csrf", csrf.as_str()), ("officers", "2"), ("vehicle", "cellular-vehicle"), ("restraint", "handcuffs"),
+                             ("decided-by", "Duty governor"), ("next", path.as_str())])
+            .await;
+        assert_eq!(planned.status, 303, "{}", planned.body);
+        let (_, v) = app.get_json("lei-health", &format!("/v1/appointments/{external}")).await;
+        assert_eq!(v["escort"]["officers"], 2, "{v}");
+        assert_eq!(v["escort"]["restraint"], "handcuffs");
+        let list = officer.get(&path).await;
+        assert!(list.body.contains("2 officers, cellular vehicle, restraint: handcuffs (decided by Duty governor)"), "{}", list.body);
+        // Record a WNB from the list; without the CSRF token it is refused.
         let action = format!("/appointments/{external}/attendance");
         let fields = [("result", "was-not-brought:no-escort-staff"), ("next", path.as_str())];
         let refused = officer.post(&action, &fields).await;

@@ -448,34 +448,46 @@ pub async fn plan_escort(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let input: EscortInput = json_body(&body)?;
-    let plan = input.parse().map_err(|e| invalid("escort plan", e))?;
     let expected_version = if_match(&headers)?;
-    let (_, person) = load(&state, &id).await?;
-    let pending = access(&state, &caller, person, Action::PlanEscort).await?;
+    let view = plan_escort_as(&state, &caller, &id, input, expected_version).await?;
+    Ok(respond(StatusCode::OK, view, false))
+}
+
+/// Records an escort plan for a caller (the REST handler and the staff pages share it).
+pub async fn plan_escort_as(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: EscortInput,
+    expected_version: Option<i64>,
+) -> Result<AppointmentView, ApiError> {
+    let plan = input.parse().map_err(|e| invalid("escort plan", e))?;
+    let (_, person) = load(state, id).await?;
+    let pending = access(state, caller, person, Action::PlanEscort).await?;
     let result = state
         .store
         .plan_escort(
-            &id,
+            id,
             &EscortUpdate {
                 plan,
                 expected_version,
-                by: actor(&caller),
+                by: actor(caller),
             },
         )
         .await;
     let a = match result {
         Ok(a) => a,
         Err(e) => {
-            pending.disclosed(&state, &caller, vec![]).await?;
+            pending.disclosed(state, caller, vec![]).await?;
             return Err(e.into());
         }
     };
     state.delivery.wake();
-    let view = AppointmentView::build(&a, may_see_clinical(&state, &caller, &pending.person));
+    let view = AppointmentView::build(&a, may_see_clinical(state, caller, &pending.person));
     pending
-        .disclosed(&state, &caller, vec![view.disclosed()])
+        .disclosed(state, caller, vec![view.disclosed()])
         .await?;
-    Ok(respond(StatusCode::OK, view, false))
+    Ok(view)
 }
 
 /// Records attendance (or corrects it, with `correctionReason`; history is

@@ -15,7 +15,7 @@
 use super::pages::{audience_label, caller_of, label};
 use super::session::{Signed, role_label};
 use super::{Chrome, Form, FormData, WebError, csrf, encode, fmt, query, render, safe_next};
-use crate::http::v1::appointments::record_attendance_as;
+use crate::http::v1::appointments::{plan_escort_as, record_attendance_as};
 use crate::http::v1::unlock::{UnlockEntry, unlock_list_for};
 use crate::state::AppState;
 use askama::Template;
@@ -24,7 +24,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use gatehouse_domain::EstablishmentCode;
-use gatehouse_domain::appointment::{AttendanceInput, DnaReason, Setting, WnbReason};
+use gatehouse_domain::appointment::{
+    AttendanceInput, DnaReason, EscortInput, Restraint, Setting, Vehicle, WnbReason,
+};
 use gatehouse_store::StaffRole;
 
 // ------------------------------------------------------------------ the picker
@@ -130,6 +132,8 @@ struct Row {
     instructions_message: String,
     outcome: Option<String>,
     can_record: bool,
+    /// External, not cancelled, no outcome yet: the prison may plan (or re-plan) its escort here.
+    can_plan_escort: bool,
 }
 
 #[derive(Template)]
@@ -146,6 +150,10 @@ struct ListPage {
     /// This list's address, to come back to after recording an outcome.
     next: String,
     dna_reasons: Vec<(&'static str, String)>,
+    vehicles: Vec<(&'static str, String)>,
+    restraints: Vec<(&'static str, String)>,
+    /// Officers plan escorts; healthcare sees the plan.
+    plans_escorts: bool,
     wnb_reasons: Vec<(&'static str, String)>,
     healthcare: bool,
     printed_by: String,
@@ -220,6 +228,9 @@ fn row(e: &UnlockEntry, day_has_begun: bool) -> Row {
             }
         }),
         can_record: !e.cancelled && day_has_begun,
+        can_plan_escort: a.place.setting() == Setting::External
+            && !e.cancelled
+            && a.outcome.is_none(),
     }
 }
 
@@ -271,9 +282,19 @@ pub async fn list(
         rows,
         flash: match q.get("done") {
             Some("recorded") => Some("The outcome is recorded.".to_owned()),
+            Some("escort") => Some("The escort plan is recorded.".to_owned()),
             _ => None,
         },
         next,
+        vehicles: Vehicle::ALL
+            .iter()
+            .map(|v| (v.as_str(), label(v.as_str())))
+            .collect(),
+        restraints: Restraint::ALL
+            .iter()
+            .map(|r| (r.as_str(), label(r.as_str())))
+            .collect(),
+        plans_escorts: role != StaffRole::Healthcare,
         dna_reasons: DnaReason::ALL
             .iter()
             .map(|r| (r.as_str(), label(r.as_str())))
@@ -329,6 +350,41 @@ pub async fn record(
     let back = safe_next(form.raw("next")).unwrap_or("/appointments");
     let sep = if back.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{back}{sep}done=recorded#appt-{}", encode(&id))).into_response())
+}
+
+// ------------------------------------------------------------------ planning an escort
+
+/// `POST /appointments/{id}/escort`: the prison's escort plan, then back to the list.
+pub async fn plan_escort(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form,
+) -> Result<Response, WebError> {
+    csrf::check_origin(&headers)?;
+    signed.check_csrf(&form)?;
+    let caller = caller_of(&signed)?;
+    if id.len() > 100 {
+        return Err(WebError::not_found());
+    }
+    let officers =
+        match form.get("officers").map(str::trim) {
+            Some(n) => Some(n.parse::<i64>().map_err(|_| {
+                WebError::bad_request("Enter the number of escort officers, 1 to 6.")
+            })?),
+            None => None,
+        };
+    let input = EscortInput {
+        officers,
+        vehicle: form.get("vehicle").map(str::to_owned),
+        restraint: form.get("restraint").map(str::to_owned),
+        decided_by: form.get("decided-by").map(str::to_owned),
+    };
+    plan_escort_as(&state, &caller, &id, input, None).await?;
+    let back = safe_next(form.raw("next")).unwrap_or("/appointments");
+    let sep = if back.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{back}{sep}done=escort#appt-{}", encode(&id))).into_response())
 }
 
 #[cfg(test)]

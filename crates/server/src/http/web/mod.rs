@@ -75,10 +75,8 @@ pub fn routes() -> Router<AppState> {
             "/establishments/{code}/appointments",
             get(appointments::list),
         )
-        .route(
-            "/appointments/{id}/attendance",
-            post(appointments::record),
-        )
+        .route("/appointments/{id}/attendance", post(appointments::record))
+        .route("/appointments/{id}/escort", post(appointments::plan_escort))
         .route("/attendance", get(dashboard::dashboard))
         .route("/attendance.csv", get(dashboard::csv))
         .route("/staff", get(pages::staff_list))
