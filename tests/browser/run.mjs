@@ -235,7 +235,7 @@ test('an officer opens today\'s unlock list, records an outcome from it, and it 
     const times = await page.locator('.gh-unlock__time').allInnerTexts();
     const starts = times.map((t) => t.trim().slice(0, 5));
     assert.deepEqual(starts, [...starts].sort(), 'entries are in time order');
-    const form = page.locator('form.gh-unlock__form').first();
+    const form = page.locator('form.gh-unlock__form[action$="/attendance"]').first();
     if (await form.count() > 0) {
       const id = await form.evaluate((f) => f.closest('tr').dataset.appointment);
       // DNA and WNB reasons sit in separate groups of the select.
