@@ -1107,19 +1107,41 @@ on_both_engines!(
     the_attendance_dashboard_draws_svg_charts_and_serves_the_csv_and_refuses_bad_input_with_400,
     |app: common::TestApp| async move {
         seed(&app).await;
-        staff(&app, "admin.c", StaffRole::Admin, "LEI", "admin-password-12").await;
+        staff(
+            &app,
+            "admin.c",
+            StaffRole::Admin,
+            "LEI",
+            "admin-password-12",
+        )
+        .await;
         let mut officer = Browser::signed_in(&app, "officer.a", OFFICER_PW).await;
         let page = officer.get("/attendance").await;
         assert_eq!(page.status, 200, "{}", page.body);
         let b = &page.body;
         assert!(b.matches("<svg ").count() >= 6, "charts drawn");
-        for id in ["chart-trend", "chart-dna-reasons", "chart-wnb-reasons", "chart-by-establishment"] {
+        for id in [
+            "chart-trend",
+            "chart-dna-reasons",
+            "chart-wnb-reasons",
+            "chart-by-establishment",
+        ] {
             assert!(b.contains(&format!("id=\"{id}\"")), "{id}");
         }
-        assert!(b.contains("<title id=\"chart-trend-title\">") && b.contains("<desc id=\"chart-trend-desc\">"));
-        assert!(!b.contains("NaN") && !b.contains("style="), "no NaN, no inline style (CSP)");
-        assert!(!b.contains("http://") || b.matches("http://").count() == b.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
-            "no external reference but the SVG namespace");
+        assert!(
+            b.contains("<title id=\"chart-trend-title\">")
+                && b.contains("<desc id=\"chart-trend-desc\">")
+        );
+        assert!(
+            !b.contains("NaN") && !b.contains("style="),
+            "no NaN, no inline style (CSP)"
+        );
+        assert!(
+            !b.contains("http://")
+                || b.matches("http://").count()
+                    == b.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "no external reference but the SVG namespace"
+        );
         let csv_href = b
             .split("id=\"download-csv\"")
             .next()
@@ -1130,8 +1152,18 @@ on_both_engines!(
         assert!(csv_href.starts_with("/attendance.csv?"), "{csv_href}");
         let csv = officer.get(&csv_href).await;
         assert_eq!(csv.status, 200);
-        assert!(csv.headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
-        assert!(csv.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        assert!(
+            csv.headers[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        assert!(
+            csv.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
         for bad in [
             "/attendance?from=2026-13-01",
             "/attendance?to=yesterday",
@@ -1145,7 +1177,11 @@ on_both_engines!(
             assert!(!r.body.contains("<script>"));
         }
         let elsewhere = officer.get("/attendance?establishment=MDI").await;
-        assert!(matches!(elsewhere.status.as_u16(), 403 | 404), "{}", elsewhere.status);
+        assert!(
+            matches!(elsewhere.status.as_u16(), 403 | 404),
+            "{}",
+            elsewhere.status
+        );
         let mut admin = Browser::signed_in(&app, "admin.c", "admin-password-12").await;
         assert_eq!(admin.get("/attendance").await.status, 403);
         let mut nobody = Browser::new(&app);
