@@ -123,7 +123,12 @@ on_both_engines!(
         )
         .await;
         assert_eq!(s, 404);
-        assert_eq!(app.counts().await.outbox, before.outbox);
+        let after = app.counts().await;
+        assert_eq!(after.outbox, before.outbox);
+        assert_eq!(
+            (after.appointments, after.appointment_history),
+            (before.appointments, before.appointment_history)
+        );
     }
 );
 

@@ -261,6 +261,8 @@ pub struct TableCounts {
     pub api_keys: i64,
     pub safety_notices: i64,
     pub safety_notice_versions: i64,
+    pub appointments: i64,
+    pub appointment_history: i64,
 }
 
 /// A disclosure record to append to the audit log: its canonical JSON, and

@@ -1067,7 +1067,8 @@ async fn counts(pool: &sqlx::Pool<Db>) -> Result<TableCounts> {
          (SELECT COUNT(*) FROM alerts) AS alerts, (SELECT COUNT(*) FROM planned_movements) AS planned, \
          (SELECT COUNT(*) FROM identity_links) AS links, (SELECT COUNT(*) FROM feed_ledger) AS ledger, \
          (SELECT COUNT(*) FROM outbox) AS outbox, (SELECT COUNT(*) FROM consumers) AS consumers, (SELECT COUNT(*) FROM api_keys) AS keys, \
-         (SELECT COUNT(*) FROM safety_notices) AS notices, (SELECT COUNT(*) FROM safety_notice_versions) AS notice_versions",
+         (SELECT COUNT(*) FROM safety_notices) AS notices, (SELECT COUNT(*) FROM safety_notice_versions) AS notice_versions, \
+         (SELECT COUNT(*) FROM appointments) AS appointments, (SELECT COUNT(*) FROM appointment_history) AS appointment_history",
     )
     .fetch_one(pool)
     .await?;
@@ -1083,6 +1084,8 @@ async fn counts(pool: &sqlx::Pool<Db>) -> Result<TableCounts> {
         api_keys: col(&row, "keys")?,
         safety_notices: col(&row, "notices")?,
         safety_notice_versions: col(&row, "notice_versions")?,
+        appointments: col(&row, "appointments")?,
+        appointment_history: col(&row, "appointment_history")?,
     })
 }
 
