@@ -25,7 +25,7 @@
 //! # Rates
 //! | what | rate |
 //! |---|---|
-//! | volume | [`AppointmentConfig::per_person_year`] per person-year in custody: **12** for the demo ([`AppointmentConfig::demo`]: 19,875 for its 2,000 people with the anchor 2026-03-01T12:00:00Z), **78** for the national estate ([`AppointmentConfig::national`]: about 5.3 million for its 87,000 people, counting every medication collection and clinic, the benchmark's ≥ 5 million rows); the mix and outcome rates are the same at any volume |
+//! | volume | [`AppointmentConfig::per_person_year`] per person-year in custody: **12** for the demo ([`AppointmentConfig::demo`]: 19,875 for its 2,000 people with the anchor 2026-03-01T12:00:00Z), **78** for the national estate ([`AppointmentConfig::national`]: 5,221,786 for its 87,000 people with the same anchor, counting every medication collection and clinic, the benchmark's ≥ 5 million rows); the mix and outcome rates are the same at any volume |
 //! | need | per person: half 0.5×, 35% 1×, 15% 2.67× the rate (mean 1×) |
 //! | flu vaccine (`MFV`) | on top of the rate: 55% of those in custody in October–December get one, in that season only |
 //! | type | `MEDO` 28%, `PHARMACY` 16%, `MEDE` 9%, `MEPS` 9%, `MLTC` 7%, `MSUS` 7%, `HOSP-OP` 4%, `MEOP` 4%, `MPHY` 4%, `MPSY` 3%, `MPOD` 2.5%, `MEXR` 2.5%, `MGUM` 2%, `MEOT` 2% |
@@ -98,7 +98,7 @@ impl AppointmentConfig {
     }
 
     /// 78 a person-year: every medication collection and clinic; with the
-    /// national estate, about 5.3 million appointments.
+    /// national estate, 5,221,786 appointments (anchor 2026-03-01T12:00:00Z).
     pub fn national() -> Self {
         Self {
             per_person_year: 78.0,

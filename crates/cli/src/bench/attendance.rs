@@ -57,8 +57,8 @@ pub struct AttendanceArgs {
     /// the database is a fresh schema there.
     #[arg(long, value_enum, default_value = "both")]
     pub engine: EngineChoice,
-    /// Load only the first N appointments of the national year (about 5.3
-    /// million in all) for a quick run.
+    /// Load only the first N appointments of the national year (5,221,786
+    /// in all) for a quick run.
     #[arg(long)]
     pub appointments: Option<u64>,
     /// How many times each side is measured.
@@ -206,7 +206,6 @@ impl Timing {
 }
 
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Report {
     benchmark: &'static str,
     engine: &'static str,
