@@ -99,23 +99,27 @@ pub struct Measures {
     pub clinician_hours_lost_did_not_attend: f64,
     /// Clinician hours booked but lost to patients who were not brought.
     pub clinician_hours_lost_was_not_brought: f64,
+    /// The minutes behind the hours, summed exactly (so any order of adding gives the same figures).
+    #[serde(skip)]
+    minutes_lost_did_not_attend: i64,
+    #[serde(skip)]
+    minutes_lost_was_not_brought: i64,
 }
 
 impl Measures {
-    fn add(&mut self, t: &Tally) {
-        let n = t.appointments;
+    fn add_counts(&mut self, bucket: Bucket, n: i64, minutes: i64) {
         self.booked += n;
-        match t.bucket {
+        match bucket {
             Bucket::Outcome(Outcome::Attended) => self.attended += n,
             Bucket::Outcome(Outcome::DidNotAttend(r)) => {
                 self.did_not_attend += n;
                 *self.did_not_attend_by_reason.entry(r).or_default() += n;
-                self.clinician_hours_lost_did_not_attend += t.minutes as f64 / 60.0;
+                self.minutes_lost_did_not_attend += minutes;
             }
             Bucket::Outcome(Outcome::WasNotBrought(r)) => {
                 self.was_not_brought += n;
                 *self.was_not_brought_by_reason.entry(r).or_default() += n;
-                self.clinician_hours_lost_was_not_brought += t.minutes as f64 / 60.0;
+                self.minutes_lost_was_not_brought += minutes;
             }
             Bucket::Outcome(Outcome::CancelledByHealthcare) => self.cancelled_by_healthcare += n,
             Bucket::Outcome(Outcome::Rescheduled) => self.rescheduled += n,
@@ -130,9 +134,10 @@ impl Measures {
         self.attendance_rate = rate(self.attended);
         self.did_not_attend_rate = rate(self.did_not_attend);
         self.was_not_brought_rate = rate(self.was_not_brought);
-        self.clinician_hours_lost_did_not_attend = round1(self.clinician_hours_lost_did_not_attend);
+        self.clinician_hours_lost_did_not_attend =
+            round1(self.minutes_lost_did_not_attend as f64 / 60.0);
         self.clinician_hours_lost_was_not_brought =
-            round1(self.clinician_hours_lost_was_not_brought);
+            round1(self.minutes_lost_was_not_brought as f64 / 60.0);
     }
 }
 
@@ -170,34 +175,87 @@ fn slices(map: BTreeMap<String, Measures>) -> Vec<Slice> {
         .collect()
 }
 
+/// Folds tallies into figures without holding them: the store streams each
+/// (establishment, week, type, setting, bucket) count straight in.
+#[derive(Debug, Default)]
+pub struct FiguresBuilder {
+    total: Measures,
+    by_establishment: std::collections::HashMap<String, Measures>,
+    by_type: BTreeMap<AppointmentType, Measures>,
+    by_setting: BTreeMap<Setting, Measures>,
+    by_week: BTreeMap<NaiveDate, Measures>,
+}
+
+impl FiguresBuilder {
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        establishment: &str,
+        week: NaiveDate,
+        appointment_type: AppointmentType,
+        setting: Setting,
+        bucket: Bucket,
+        appointments: i64,
+        minutes: i64,
+    ) {
+        let m = |measures: &mut Measures| measures.add_counts(bucket, appointments, minutes);
+        m(&mut self.total);
+        match self.by_establishment.get_mut(establishment) {
+            Some(e) => m(e),
+            None => m(self
+                .by_establishment
+                .entry(establishment.to_owned())
+                .or_default()),
+        }
+        m(self.by_type.entry(appointment_type).or_default());
+        m(self.by_setting.entry(setting).or_default());
+        m(self.by_week.entry(week).or_default());
+    }
+
+    pub fn finish(mut self) -> Figures {
+        self.total.finish();
+        let by_establishment: BTreeMap<String, Measures> =
+            self.by_establishment.into_iter().collect();
+        Figures {
+            total: self.total,
+            by_establishment: slices(by_establishment),
+            by_type: slices(
+                self.by_type
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v))
+                    .collect(),
+            ),
+            by_setting: slices(
+                self.by_setting
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v))
+                    .collect(),
+            ),
+            by_week: slices(
+                self.by_week
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl Figures {
     pub fn from_tallies(tallies: &[Tally]) -> Self {
-        let mut total = Measures::default();
-        let mut by_est: BTreeMap<String, Measures> = BTreeMap::new();
-        let mut by_type: BTreeMap<String, Measures> = BTreeMap::new();
-        let mut by_setting: BTreeMap<String, Measures> = BTreeMap::new();
-        let mut by_week: BTreeMap<String, Measures> = BTreeMap::new();
+        let mut b = FiguresBuilder::default();
         for t in tallies {
-            total.add(t);
-            by_est.entry(t.establishment.clone()).or_default().add(t);
-            by_type
-                .entry(t.appointment_type.as_str().to_owned())
-                .or_default()
-                .add(t);
-            by_setting
-                .entry(t.setting.as_str().to_owned())
-                .or_default()
-                .add(t);
-            by_week.entry(t.week.to_string()).or_default().add(t);
+            b.add(
+                &t.establishment,
+                t.week,
+                t.appointment_type,
+                t.setting,
+                t.bucket,
+                t.appointments,
+                t.minutes,
+            );
         }
-        total.finish();
-        Self {
-            total,
-            by_establishment: slices(by_est),
-            by_type: slices(by_type),
-            by_setting: slices(by_setting),
-            by_week: slices(by_week),
-        }
+        b.finish()
     }
 }
 

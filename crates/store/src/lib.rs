@@ -345,6 +345,11 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         &self,
         query: &TallyQuery,
     ) -> Result<Vec<gatehouse_domain::attendance::Tally>>;
+    /// The attendance figures for the query, from the per-week cache (stale weeks rebuilt from their tallies).
+    async fn attendance_figures(
+        &self,
+        query: &TallyQuery,
+    ) -> Result<gatehouse_domain::attendance::Figures>;
     /// Bulk-loads historical appointments (no events, no clash rules); tallies are kept.
     async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64>;
 

@@ -126,6 +126,15 @@ async fn assert_tallies_agree(store: &Arc<dyn Store>, who: &str) {
         .await
         .unwrap();
     let figures = Figures::from_tallies(&tallies);
+    // The cached figures agree, cold (rebuilt from the tallies) and warm (read from the cache).
+    let query = TallyQuery {
+        establishments: vec![],
+        from: day(-400).date_naive(),
+        to: day(400).date_naive(),
+    };
+    for _ in 0..2 {
+        assert_eq!(store.attendance_figures(&query).await.unwrap(), figures);
+    }
     let all = store.appointments_for(&pn(who), None, true).await.unwrap();
     assert_eq!(figures.total.booked, all.len() as i64, "{tallies:?}");
     let attended = all

@@ -11,7 +11,7 @@ use gatehouse_domain::appointment::{
     self as appt, AppointmentType, ClosureFact, ClosureKind, CustodyFact, DepartureEffect, EscortPlan, Facts, Outcome, Place,
     PlanFact, Risk, RiskReason, Setting, Slot,
 };
-use gatehouse_domain::attendance::{Bucket, Tally};
+use gatehouse_domain::attendance::{Bucket, FiguresBuilder, Tally};
 
 fn actor_text(a: &Actor) -> Result<String> {
     json_text(a)
@@ -194,6 +194,19 @@ async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, minutes: i6
     Ok(())
 }
 
+/// Marks a prison-week's cached figures stale (and makes sure its cache row exists).
+async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: NaiveDate) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO attendance_week_cache (establishment, week, gen, data) VALUES ($1, $2, 1, NULL) \
+         ON CONFLICT (establishment, week) DO UPDATE SET gen = attendance_week_cache.gen + 1, data = NULL",
+    )
+    .bind(establishment)
+    .bind(week)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Moves one appointment from its old tally to its new one.
 async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<(&TallyKey, i64)>) -> Result<()> {
     if old == new {
@@ -201,8 +214,14 @@ async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<
     }
     if let Some((k, m)) = old {
         tally_add(tx, k, -1, -m).await?;
+        invalidate_week(tx, &k.establishment, k.week).await?;
     }
-    if let Some((k, m)) = new {
+    if let Some((k, m)) = new
+        && old.is_none_or(|(o, _)| (o.establishment.as_str(), o.week) != (k.establishment.as_str(), k.week))
+    {
+        tally_add(tx, k, 1, m).await?;
+        invalidate_week(tx, &k.establishment, k.week).await?;
+    } else if let Some((k, m)) = new {
         tally_add(tx, k, 1, m).await?;
     }
     Ok(())
@@ -904,9 +923,108 @@ async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment]
             e.1 += r.minutes;
         }
     }
+    let mut weeks = std::collections::BTreeSet::new();
     for (k, (n, m)) in &tallies {
         tally_add(&mut tx, k, *n, *m).await?;
+        weeks.insert((k.establishment.as_str(), k.week));
+    }
+    for (est, week) in weeks {
+        invalidate_week(&mut tx, est, week).await?;
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// One prison-week's tallies packed into one value: `TYPE|setting|bucket|reason|n|minutes` joined by `;`.
+fn pack_week(rows: &[(String, String, String, String, i64, i64)]) -> String {
+    rows.iter().map(|(t, s, b, r, n, m)| format!("{t}|{s}|{b}|{r}|{n}|{m}")).collect::<Vec<_>>().join(";")
+}
+
+fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: NaiveDate, data: &str) -> Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    for entry in data.split(';') {
+        let mut f = entry.split('|');
+        let (Some(t), Some(s), Some(b), Some(r), Some(n), Some(m)) = (f.next(), f.next(), f.next(), f.next(), f.next(), f.next()) else {
+            return Err(StoreError::corrupt("attendance week cache entry"));
+        };
+        let n: i64 = n.parse().map_err(StoreError::corrupt)?;
+        if n == 0 {
+            continue;
+        }
+        builder.add(
+            est,
+            week,
+            parsed("attendance cache type", AppointmentType::parse(t))?,
+            parsed("attendance cache setting", Setting::parse(s))?,
+            Bucket::from_pair(b, r).ok_or_else(|| StoreError::corrupt(format!("attendance cache bucket {b}/{r}")))?,
+            n,
+            m.parse().map_err(StoreError::corrupt)?,
+        );
+    }
+    Ok(())
+}
+
+/// The dashboard's figures: one cached row per prison-week; a stale week is
+/// rebuilt from its tallies and written back unless it changed meanwhile.
+async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
+    let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT establishment, week, gen, data FROM attendance_week_cache WHERE week >= ");
+    sql.push_bind(q.from).push(" AND week <= ").push_bind(q.to);
+    if !q.establishments.is_empty() {
+        sql.push(" AND establishment IN (");
+        let mut list = sql.separated(", ");
+        for e in &q.establishments {
+            list.push_bind(e.as_str().to_owned());
+        }
+        list.push_unseparated(")");
+    }
+    let rows = sql.build().fetch_all(reader).await?;
+    let mut builder = FiguresBuilder::default();
+    let mut rebuilt = Vec::new();
+    for r in &rows {
+        let est: String = col(r, "establishment")?;
+        let week: NaiveDate = col(r, "week")?;
+        match col::<Option<String>>(r, "data")? {
+            Some(data) => unpack_week_into(&mut builder, &est, week, &data)?,
+            None => {
+                let generation: i64 = col(r, "gen")?;
+                let tallies = sqlx::query(
+                    "SELECT type, setting, bucket, reason, appointments, minutes FROM attendance_tallies \
+                     WHERE establishment = $1 AND week = $2 AND appointments <> 0 ORDER BY type, setting, bucket, reason",
+                )
+                .bind(&est)
+                .bind(week)
+                .fetch_all(reader)
+                .await?;
+                let packed: Vec<(String, String, String, String, i64, i64)> = tallies
+                    .iter()
+                    .map(|t| Ok((col(t, "type")?, col(t, "setting")?, col(t, "bucket")?, col(t, "reason")?, col(t, "appointments")?, col(t, "minutes")?)))
+                    .collect::<Result<_>>()?;
+                let data = pack_week(&packed);
+                unpack_week_into(&mut builder, &est, week, &data)?;
+                rebuilt.push((est, week, generation, data));
+            }
+        }
+    }
+    if !rebuilt.is_empty() {
+        // Best effort: a busy writer only means the next reader rebuilds again.
+        if let Ok(mut tx) = begin_write(writer).await {
+            let mut ok = true;
+            for (est, week, generation, data) in &rebuilt {
+                ok &= sqlx::query("UPDATE attendance_week_cache SET data = $1 WHERE establishment = $2 AND week = $3 AND gen = $4")
+                    .bind(data)
+                    .bind(est)
+                    .bind(*week)
+                    .bind(*generation)
+                    .execute(&mut *tx)
+                    .await
+                    .is_ok();
+            }
+            if ok {
+                let _ = tx.commit().await;
+            }
+        }
+    }
+    Ok(builder.finish())
 }

@@ -1531,6 +1531,9 @@ impl crate::Store for EngineStore {
     async fn attendance_tallies(&self, query: &TallyQuery) -> Result<Vec<gatehouse_domain::attendance::Tally>> {
         attendance_tallies(&self.reader, query).await
     }
+    async fn attendance_figures(&self, query: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
+        attendance_figures(&self.reader, &self.writer, query).await
+    }
     async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64> {
         import_appointments(&self.writer, rows).await
     }

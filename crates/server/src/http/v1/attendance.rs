@@ -134,9 +134,9 @@ pub async fn figures_for(
             visible
         }
     };
-    let tallies = state
+    let figures = state
         .store
-        .attendance_tallies(&TallyQuery {
+        .attendance_figures(&TallyQuery {
             establishments: establishments.clone(),
             from: week_of(from),
             to,
@@ -149,7 +149,7 @@ pub async fn figures_for(
             .iter()
             .map(|e| e.as_str().to_owned())
             .collect(),
-        figures: Figures::from_tallies(&tallies),
+        figures,
         generated_at: Utc::now(),
     })
 }
