@@ -1008,8 +1008,10 @@ async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q:
         }
     }
     if !rebuilt.is_empty() {
-        // Best effort: a busy writer only means the next reader rebuilds again.
-        if let Ok(mut tx) = begin_write(writer).await {
+        // Best effort, and never a wait behind a long write: a busy writer only
+        // means the next reader rebuilds these weeks again.
+        let begun = tokio::time::timeout(std::time::Duration::from_millis(250), begin_write(writer)).await;
+        if let Ok(Ok(mut tx)) = begun {
             let mut ok = true;
             for (est, week, generation, data) in &rebuilt {
                 ok &= sqlx::query("UPDATE attendance_week_cache SET data = $1 WHERE establishment = $2 AND week = $3 AND gen = $4")
