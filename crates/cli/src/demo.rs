@@ -120,6 +120,16 @@ async fn load_appointments(store: &dyn Store, estate: &Estate) -> anyhow::Result
         progress.inc(rows.len() as u64);
     }
     progress.finish_and_clear();
+    // Warm the attendance figures' cache once, so the dashboard's first read
+    // does not rebuild every prison-week of the year.
+    let now = Utc::now().date_naive();
+    store
+        .attendance_figures(&gatehouse_store::TallyQuery {
+            establishments: vec![],
+            from: now - Duration::days(400),
+            to: now + Duration::days(400),
+        })
+        .await?;
     Ok(stored)
 }
 
