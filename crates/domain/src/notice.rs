@@ -323,8 +323,6 @@ pub fn parse_reason(raw: &str) -> Result<String, ParseError> {
     text("reason", raw, REASON_MAX_CHARS)
 }
 
-/// Trimmed, non-empty, at most `max` characters, no control characters.
-
 impl NoticeInput {
     /// Checks every rule; returns all the broken ones.
     pub fn parse(&self, now: DateTime<Utc>) -> Result<NoticeVersionInput, Vec<ParseError>> {

@@ -447,7 +447,7 @@ async fn figures(app: &common::TestApp) -> Value {
     v["figures"]["total"].clone()
 }
 
-fn events_of<'a>(got: &'a [common::receiver::Received], kind: &str) -> Vec<Value> {
+fn events_of(got: &[common::receiver::Received], kind: &str) -> Vec<Value> {
     got.iter()
         .map(|r| r.json())
         .filter(|e| e["type"] == kind)

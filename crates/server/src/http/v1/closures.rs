@@ -74,11 +74,11 @@ fn time(field: &str, raw: &str) -> Result<DateTime<Utc>, ParseError> {
         .map_err(|_| ParseError::new(field, "must be an RFC 3339 date-time"))
 }
 
+/// A closure that passed every rule: kind, start, end (open-ended when `None`), reason.
+type ParsedClosure = (ClosureKind, DateTime<Utc>, Option<DateTime<Utc>>, String);
+
 impl ClosureInput {
-    fn parse(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(ClosureKind, DateTime<Utc>, Option<DateTime<Utc>>, String), Vec<ParseError>> {
+    fn parse(&self, now: DateTime<Utc>) -> Result<ParsedClosure, Vec<ParseError>> {
         let mut errors = Vec::new();
         let kind = self
             .kind
