@@ -39,6 +39,26 @@ pub fn person_resource(p: &PersonRecord) -> Resource {
     }
 }
 
+/// Decides an action over a whole establishment (a roll, an unlock list,
+/// figures): unknown and hidden both answer 404 (no probing), forbidden 403.
+pub fn authorize_establishment(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    code: &gatehouse_domain::EstablishmentCode,
+) -> Result<(), ApiError> {
+    let hidden = || ApiError::NotFound("no establishment with this code is visible to you".into());
+    if state.establishment_name(code.as_str()).is_none() {
+        return Err(hidden());
+    }
+    caller
+        .authorize(state, action, &Resource::person(Some(code.clone())))
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => hidden(),
+            other => other,
+        })
+}
+
 /// The break-glass grant a permitted request used, if it needed one.
 pub struct Access {
     pub person: PersonRecord,

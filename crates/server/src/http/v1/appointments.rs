@@ -14,7 +14,7 @@ pub use super::unlock::{UnlockEntry, UnlockList, unlock_list_for};
 use super::views::PageView;
 use crate::access::{Pending, View, person_access, person_access_pending, person_resource};
 use crate::auth::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery, RawBody, json_body};
 use crate::state::AppState;
 use axum::Json;
@@ -193,54 +193,11 @@ pub fn may_see_clinical(state: &AppState, caller: &Caller, person: &PersonRecord
         .is_permit()
 }
 
-pub(crate) fn invalid(what: &str, errors: Vec<ParseError>) -> ApiError {
-    ApiError::BadRequest {
-        detail: format!(
-            "the {what} breaks {} rule{}: {}",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" },
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        errors: errors.into_iter().map(FieldError::from).collect(),
-    }
-}
-
-/// `If-Match: "3"`: the version the writer last read.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let bad = || {
-        ApiError::bad_field(ParseError::new(
-            "If-Match",
-            "must be the ETag of the version you read, e.g. \"3\"",
-        ))
-    };
-    let text = v.to_str().map_err(|_| bad())?.trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .map(Some)
-        .ok_or_else(bad)
-}
+pub(crate) use super::versioned::{if_match, invalid};
 
 fn respond(status: StatusCode, view: AppointmentView, location: bool) -> Response {
-    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version)).ok();
-    let loc = HeaderValue::from_str(&view.links.self_).ok();
-    let mut resp = (status, Json(view)).into_response();
-    if let Some(etag) = etag {
-        resp.headers_mut().insert(header::ETAG, etag);
-    }
-    if location && let Some(loc) = loc {
-        resp.headers_mut().insert(header::LOCATION, loc);
-    }
-    resp
+    let (version, href) = (view.version, view.links.self_.clone());
+    super::versioned::with_etag(status, view, version, &href, location)
 }
 
 fn actor(caller: &Caller) -> Actor {

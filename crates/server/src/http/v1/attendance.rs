@@ -99,23 +99,12 @@ pub async fn figures_for(
 ) -> Result<AttendanceReport, ApiError> {
     let establishments: Vec<EstablishmentCode> = match establishment {
         Some(code) => {
-            if state.establishment_name(code.as_str()).is_none() {
-                return Err(ApiError::NotFound(
-                    "no establishment with this code is visible to you".into(),
-                ));
-            }
-            caller
-                .authorize(
-                    state,
-                    Action::ReadAttendanceFigures,
-                    &Resource::person(Some(code.clone())),
-                )
-                .map_err(|e| match e {
-                    ApiError::NotFound(_) => ApiError::NotFound(
-                        "no establishment with this code is visible to you".into(),
-                    ),
-                    other => other,
-                })?;
+            crate::access::authorize_establishment(
+                state,
+                caller,
+                Action::ReadAttendanceFigures,
+                code,
+            )?;
             vec![code.clone()]
         }
         None => {

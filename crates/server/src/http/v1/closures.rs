@@ -143,21 +143,8 @@ impl ClosureInput {
 }
 
 fn authorize(state: &AppState, caller: &Caller, code: &EstablishmentCode) -> Result<(), ApiError> {
-    let hidden = || ApiError::NotFound("no establishment with this code is visible to you".into());
-    if state.establishment_name(code.as_str()).is_none() {
-        return Err(hidden());
-    }
-    caller.authorize(state, Action::WriteFeed, &Resource::System("feed"))?;
-    caller
-        .authorize(
-            state,
-            Action::ReadAppointments,
-            &Resource::person(Some(code.clone())),
-        )
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => hidden(),
-            other => other,
-        })
+    crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
+    caller.authorize(state, Action::WriteFeed, &Resource::System("feed"))
 }
 
 /// Records a lockdown or curtailed regime; answers 201 with how many appointments it put at risk.
@@ -212,20 +199,7 @@ pub async fn list(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<PageView<ClosureView>>, ApiError> {
     let code = EstablishmentCode::parse(&code).map_err(ApiError::bad_field)?;
-    let hidden = || ApiError::NotFound("no establishment with this code is visible to you".into());
-    if state.establishment_name(code.as_str()).is_none() {
-        return Err(hidden());
-    }
-    caller
-        .authorize(
-            &state,
-            Action::ReadAppointments,
-            &Resource::person(Some(code.clone())),
-        )
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => hidden(),
-            other => other,
-        })?;
+    crate::access::authorize_establishment(&state, &caller, Action::ReadAppointments, &code)?;
     let items = state
         .store
         .closures(&code, Utc::now())

@@ -15,6 +15,7 @@ pub mod roll;
 pub mod subscriptions;
 pub mod summary;
 pub mod unlock;
+pub mod versioned;
 pub mod views;
 
 use crate::state::AppState;

@@ -10,13 +10,13 @@
 use super::views::PageView;
 use crate::access::{Pending, View, person_access, person_access_pending, person_resource};
 use crate::auth::Caller;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery, RawBody, json_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_domain::notice::{
     Author, ConsentRecord, NoticeInput, WithdrawalInput, parse_author, parse_reason,
@@ -211,53 +211,12 @@ pub fn whole_notice_at(establishment: Option<EstablishmentCode>) -> Resource {
 }
 
 fn invalid(errors: Vec<ParseError>) -> ApiError {
-    ApiError::BadRequest {
-        detail: format!(
-            "the notice breaks {} rule{}: {}",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" },
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        errors: errors.into_iter().map(FieldError::from).collect(),
-    }
-}
-
-/// `If-Match: "3"` (or `W/"3"`): the version the writer last read.
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let bad = || {
-        ApiError::bad_field(ParseError::new(
-            "If-Match",
-            "must be the ETag of the version you read, e.g. \"3\"",
-        ))
-    };
-    let text = v.to_str().map_err(|_| bad())?.trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .map(Some)
-        .ok_or_else(bad)
+    super::versioned::invalid("notice", errors)
 }
 
 fn with_etag(status: StatusCode, view: NoticeView, location: bool) -> Response {
-    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version)).ok();
-    let loc = HeaderValue::from_str(&view.links.self_).ok();
-    let mut resp = (status, Json(view)).into_response();
-    if let Some(etag) = etag {
-        resp.headers_mut().insert(header::ETAG, etag);
-    }
-    if location && let Some(loc) = loc {
-        resp.headers_mut().insert(header::LOCATION, loc);
-    }
-    resp
+    let (version, href) = (view.version, view.links.self_.clone());
+    super::versioned::with_etag(status, view, version, &href, location)
 }
 
 /// Loads a notice and its person. An unknown id answers 404.
@@ -559,7 +518,7 @@ pub async fn revise(
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let expected = expected_version(&headers)?;
+    let expected = super::versioned::if_match(&headers)?;
     let input: NoticeInput = json_body(&body)?;
     let now = Utc::now();
     let mut parsed = input.parse(now).map_err(invalid)?;
@@ -607,7 +566,7 @@ pub async fn withdraw(
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let expected = expected_version(&headers)?;
+    let expected = super::versioned::if_match(&headers)?;
     let input: WithdrawalInput = json_body(&body)?;
     let author = parse_author(&input.author).map_err(|e| invalid(vec![e]))?;
     let reason = parse_reason(&input.reason).map_err(|e| invalid(vec![e]))?;

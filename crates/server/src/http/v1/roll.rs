@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
 use gatehouse_domain::{EstablishmentCode, ParseError, PersonName};
-use gatehouse_policy::{Action, Decision, Resource};
+use gatehouse_policy::{Action, Decision};
 use gatehouse_store::{Cursor, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -74,20 +74,7 @@ pub async fn wing_summary(
         .as_deref()
         .map(|l| segment("landing", l))
         .transpose()?;
-    let hidden = || ApiError::NotFound("no establishment with this code is visible to you".into());
-    if state.establishment_name(code.as_str()).is_none() {
-        return Err(hidden());
-    }
-    caller
-        .authorize(
-            &state,
-            Action::ReadSummary,
-            &Resource::person(Some(code.clone())),
-        )
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => hidden(),
-            other => other,
-        })?;
+    crate::access::authorize_establishment(&state, &caller, Action::ReadSummary, &code)?;
     let now = Utc::now();
     let mut people = Vec::new();
     let mut after: Option<Cursor> = None;

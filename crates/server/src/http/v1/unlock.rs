@@ -16,7 +16,7 @@ use chrono::{NaiveDate, Utc};
 use gatehouse_domain::{
     Audience, EstablishmentCode, NoticeCategory, ParseError, PersonName, PrisonNumber,
 };
-use gatehouse_policy::{Action, Decision, Resource};
+use gatehouse_policy::{Action, Decision};
 use gatehouse_store::PersonRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -84,20 +84,7 @@ pub async fn unlock_list_for(
     wing: Option<&str>,
 ) -> Result<UnlockList, ApiError> {
     let wing = wing.map(wing_segment).transpose()?;
-    let hidden = || ApiError::NotFound("no establishment with this code is visible to you".into());
-    if state.establishment_name(code.as_str()).is_none() {
-        return Err(hidden());
-    }
-    caller
-        .authorize(
-            state,
-            Action::ReadAppointments,
-            &Resource::person(Some(code.clone())),
-        )
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => hidden(),
-            other => other,
-        })?;
+    crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
     let now = Utc::now();
     let appointments = state.store.appointments_at(code, day).await?;
     let mut people: HashMap<PrisonNumber, Option<PersonRecord>> = HashMap::new();
