@@ -247,6 +247,23 @@ async fn access(
         })
 }
 
+/// A permitted write the store refused (a stale version, not the owner, a
+/// rule of what is stored) is still recorded, with nothing disclosed.
+async fn refusal_recorded<T>(
+    state: &AppState,
+    caller: &Caller,
+    pending: Pending,
+    result: gatehouse_store::Result<T>,
+) -> Result<(T, Pending), ApiError> {
+    match result {
+        Ok(v) => Ok((v, pending)),
+        Err(e) => {
+            pending.disclosed(state, caller, vec![]).await?;
+            Err(e.into())
+        }
+    }
+}
+
 /// One booking or a series, as stored.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -373,13 +390,7 @@ pub async fn change(
             },
         )
         .await;
-    let a = match a {
-        Ok(a) => a,
-        Err(e) => {
-            pending.disclosed(&state, &caller, vec![]).await?;
-            return Err(e.into());
-        }
-    };
+    let (a, pending) = refusal_recorded(&state, &caller, pending, a).await?;
     state.delivery.wake();
     metrics::counter!("gatehouse_appointments_written_total", "change" => if cancel { "cancelled" } else { "changed" })
         .increment(1);
@@ -432,13 +443,7 @@ pub async fn plan_escort_as(
             },
         )
         .await;
-    let a = match result {
-        Ok(a) => a,
-        Err(e) => {
-            pending.disclosed(state, caller, vec![]).await?;
-            return Err(e.into());
-        }
-    };
+    let (a, pending) = refusal_recorded(state, caller, pending, result).await?;
     state.delivery.wake();
     let view = AppointmentView::build(&a, may_see_clinical(state, caller, &pending.person));
     pending
@@ -486,13 +491,7 @@ pub async fn record_attendance_as(
             },
         )
         .await;
-    let a = match result {
-        Ok(a) => a,
-        Err(e) => {
-            pending.disclosed(state, caller, vec![]).await?;
-            return Err(e.into());
-        }
-    };
+    let (a, pending) = refusal_recorded(state, caller, pending, result).await?;
     state.delivery.wake();
     let late = a.outcome.as_ref().is_some_and(|o| o.late);
     metrics::counter!("gatehouse_attendance_recorded_total", "late" => if late { "yes" } else { "no" })
