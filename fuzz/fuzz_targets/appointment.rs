@@ -1,13 +1,15 @@
 //! Appointment inputs from raw bytes, as health and prison systems post them.
-//! The first byte picks the form (`byte % 4`): 0 a booking (`BookingInput`),
+//! The first byte picks the form (`byte % 5`): 0 a booking (`BookingInput`),
 //! 1 a change (`ChangeInput`), 2 an escort plan (`EscortInput`), 3 an
-//! attendance record (`AttendanceInput`); the rest is JSON.
+//! attendance record (`AttendanceInput`), 4 a regime closure (`ClosureInput`);
+//! the rest is JSON.
 //! Invariants of an accepted input: a booking starts in the window, lasts
 //! 5–720 minutes, a hospital outpatient is external, a series has 2–52
 //! occurrences all inside the booking window, in order; a change changes
 //! something and has a reason; an escort has 1–6 officers; an outcome's
 //! reason is of its own kind (a DNA reason is never a WNB reason) and
-//! survives its stored form.
+//! survives its stored form; a closure ends after it starts, began at most a
+//! day ago, and gives a reason.
 #![no_main]
 
 use gatehouse_domain::appointment::*;
@@ -21,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T09:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    match which % 4 {
+    match which % 5 {
         0 => {
             let Ok(input) = serde_json::from_slice::<BookingInput>(json) else {
                 return;
@@ -44,8 +46,14 @@ fuzz_target!(|data: &[u8]| {
             };
             if let Ok(c) = input.parse(now) {
                 assert!(!c.reason.trim().is_empty());
-                assert!(c.cancel || c.starts_at.is_some() || c.minutes.is_some() || c.place.is_some()
-                    || c.clinician.is_some() || c.clinical_note.is_some());
+                assert!(
+                    c.cancel
+                        || c.starts_at.is_some()
+                        || c.minutes.is_some()
+                        || c.place.is_some()
+                        || c.clinician.is_some()
+                        || c.clinical_note.is_some()
+                );
                 assert!(!(c.cancel && (c.starts_at.is_some() || c.place.is_some())));
             }
         }
@@ -57,6 +65,16 @@ fuzz_target!(|data: &[u8]| {
                 assert!((1..=MAX_ESCORT_OFFICERS).contains(&e.officers));
             }
         }
+        4 => {
+            let Ok(input) = serde_json::from_slice::<ClosureInput>(json) else {
+                return;
+            };
+            if let Ok(c) = input.parse(now) {
+                assert!(c.ends_at.is_none_or(|e| e > c.starts_at));
+                assert!(c.starts_at >= now - chrono::Duration::hours(CLOSURE_BACKDATE_HOURS));
+                assert!(!c.reason.trim().is_empty());
+            }
+        }
         _ => {
             let Ok(input) = serde_json::from_slice::<AttendanceInput>(json) else {
                 return;
@@ -64,8 +82,12 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(a) = input.parse() {
                 let o = a.outcome;
                 match o {
-                    Outcome::DidNotAttend(r) => assert!(WnbReason::parse(r.as_str()).is_err() || r == DnaReason::Other),
-                    Outcome::WasNotBrought(r) => assert!(DnaReason::parse(r.as_str()).is_err() || r == WnbReason::Other),
+                    Outcome::DidNotAttend(r) => {
+                        assert!(WnbReason::parse(r.as_str()).is_err() || r == DnaReason::Other)
+                    }
+                    Outcome::WasNotBrought(r) => {
+                        assert!(DnaReason::parse(r.as_str()).is_err() || r == WnbReason::Other)
+                    }
                     _ => assert!(o.reason().is_none()),
                 }
                 let (k, r) = Bucket::Outcome(o).to_pair();

@@ -826,6 +826,88 @@ kebab_enum!(
     }
 );
 
+/// The outside shape of a regime closure, as the prison system posts it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClosureInput {
+    /// `lockdown` or `regime-curtailed`.
+    pub kind: Option<String>,
+    /// RFC 3339.
+    pub starts_at: Option<String>,
+    /// RFC 3339; open-ended when absent (end it with DELETE).
+    pub ends_at: Option<String>,
+    /// Operational words only, e.g. "staff shortage" (never about a person).
+    pub reason: Option<String>,
+}
+
+/// A parsed closure: every rule holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub kind: ClosureKind,
+    pub starts_at: DateTime<Utc>,
+    /// Open-ended when `None`.
+    pub ends_at: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+/// A closure may be recorded at most this long after it began.
+pub const CLOSURE_BACKDATE_HOURS: i64 = 24;
+
+impl ClosureInput {
+    /// Checks every rule; returns all the broken ones.
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<Closure, Vec<ParseError>> {
+        let mut e = Errors(Vec::new());
+        let kind = e.take(
+            self.kind
+                .as_deref()
+                .ok_or_else(|| ParseError::new("kind", "is required"))
+                .and_then(ClosureKind::parse),
+        );
+        let starts_at = e.take(
+            self.starts_at
+                .as_deref()
+                .ok_or_else(|| ParseError::new("startsAt", "is required"))
+                .and_then(|s| timestamp("startsAt", s)),
+        );
+        let ends_at = e
+            .take(
+                self.ends_at
+                    .as_deref()
+                    .map(|s| timestamp("endsAt", s))
+                    .transpose(),
+            )
+            .flatten();
+        let reason = e.take(
+            self.reason
+                .as_deref()
+                .ok_or_else(|| ParseError::new("reason", "is required"))
+                .and_then(|r| text("reason", r, 200)),
+        );
+        if let (Some(s), Some(end)) = (starts_at, ends_at)
+            && end <= s
+        {
+            e.0.push(ParseError::new("endsAt", "must be after startsAt"));
+        }
+        if let Some(s) = starts_at
+            && s < now - Duration::hours(CLOSURE_BACKDATE_HOURS)
+        {
+            e.0.push(ParseError::new(
+                "startsAt",
+                "must not be more than a day in the past",
+            ));
+        }
+        match (kind, starts_at, reason) {
+            (Some(kind), Some(starts_at), Some(reason)) if e.0.is_empty() => Ok(Closure {
+                kind,
+                starts_at,
+                ends_at,
+                reason,
+            }),
+            _ => Err(e.0),
+        }
+    }
+}
+
 /// The appointment the rules look at.
 #[derive(Debug, Clone)]
 pub struct Slot {

@@ -46,3 +46,5 @@ pub use movement::{Movement, MovementKind};
 pub use notice::{Audience, DisclosureLevel, NoticeCategory, NoticeContent, NoticeStatus};
 pub use person::{PersonDetails, PersonName};
 pub use planned::{PlannedMovement, PlannedMovementKind, PlannedStatus};
+/// A calendar date from outside: `YYYY-MM-DD`, the error naming `field`.
+pub use vocab::date as parse_day;

@@ -63,7 +63,7 @@ pub(crate) fn timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, ParseEr
         })
 }
 
-pub(crate) fn date(field: &str, raw: &str) -> Result<NaiveDate, ParseError> {
+pub fn date(field: &str, raw: &str) -> Result<NaiveDate, ParseError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .ok()
         .filter(|_| raw.len() == 10)

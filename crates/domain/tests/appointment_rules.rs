@@ -93,3 +93,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_closure_reports_every_broken_rule() {
+    let now = base() + Duration::days(3);
+    let bad = ClosureInput {
+        kind: Some("siege".into()),
+        starts_at: Some((base()).to_rfc3339()),
+        ends_at: Some((base() - Duration::hours(1)).to_rfc3339()),
+        reason: Some("  ".into()),
+    };
+    let fields: Vec<String> = bad
+        .parse(now)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(fields, ["kind", "reason", "endsAt", "startsAt"]);
+    let good = ClosureInput {
+        kind: Some("lockdown".into()),
+        starts_at: Some(now.to_rfc3339()),
+        ends_at: None,
+        reason: Some("incident".into()),
+    };
+    assert_eq!(good.parse(now).unwrap().kind, ClosureKind::Lockdown);
+}

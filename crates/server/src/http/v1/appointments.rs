@@ -573,10 +573,7 @@ pub struct PersonAppointmentsParams {
 }
 
 pub(crate) fn parse_day(field: &str, raw: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .filter(|_| raw.len() == 10)
-        .ok_or_else(|| ApiError::bad_field(ParseError::new(field, "must be a date, YYYY-MM-DD")))
+    gatehouse_domain::parse_day(field, raw).map_err(ApiError::bad_field)
 }
 
 /// A person's appointments from a day on, in time order.

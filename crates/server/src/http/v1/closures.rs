@@ -11,12 +11,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
-use gatehouse_domain::appointment::ClosureKind;
-use gatehouse_domain::{EstablishmentCode, ParseError};
+use chrono::{DateTime, Utc};
+use gatehouse_domain::EstablishmentCode;
+use gatehouse_domain::appointment::{ClosureInput, ClosureKind};
 use gatehouse_policy::{Action, Resource};
 use gatehouse_store::{Actor, ClosureRecord, NewClosure};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// A closure, as stored.
@@ -54,94 +54,6 @@ impl From<ClosureRecord> for ClosureView {
     }
 }
 
-/// A closure, as the prison system posts it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClosureInput {
-    /// `lockdown` or `regime-curtailed`.
-    pub kind: Option<String>,
-    /// RFC 3339.
-    pub starts_at: Option<String>,
-    /// RFC 3339; open-ended when absent (end it with DELETE).
-    pub ends_at: Option<String>,
-    /// Operational words only, e.g. "staff shortage" (never about a person).
-    pub reason: Option<String>,
-}
-
-fn time(field: &str, raw: &str) -> Result<DateTime<Utc>, ParseError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ParseError::new(field, "must be an RFC 3339 date-time"))
-}
-
-/// A closure that passed every rule: kind, start, end (open-ended when `None`), reason.
-type ParsedClosure = (ClosureKind, DateTime<Utc>, Option<DateTime<Utc>>, String);
-
-impl ClosureInput {
-    fn parse(&self, now: DateTime<Utc>) -> Result<ParsedClosure, Vec<ParseError>> {
-        let mut errors = Vec::new();
-        let kind = self
-            .kind
-            .as_deref()
-            .ok_or_else(|| ParseError::new("kind", "is required"))
-            .and_then(ClosureKind::parse)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let starts = self
-            .starts_at
-            .as_deref()
-            .ok_or_else(|| ParseError::new("startsAt", "is required"))
-            .and_then(|s| time("startsAt", s))
-            .map_err(|e| errors.push(e))
-            .ok();
-        let ends = self
-            .ends_at
-            .as_deref()
-            .map(|s| time("endsAt", s))
-            .transpose()
-            .map_err(|e| errors.push(e))
-            .ok()
-            .flatten();
-        let reason = match self.reason.as_deref().map(str::trim) {
-            Some(r)
-                if !r.is_empty()
-                    && r.chars().count() <= 200
-                    && !r.chars().any(char::is_control) =>
-            {
-                Some(r.to_owned())
-            }
-            Some(_) => {
-                errors.push(ParseError::new(
-                    "reason",
-                    "must be 1–200 characters of plain text",
-                ));
-                None
-            }
-            None => {
-                errors.push(ParseError::new("reason", "is required"));
-                None
-            }
-        };
-        if let (Some(s), Some(e)) = (starts, ends)
-            && e <= s
-        {
-            errors.push(ParseError::new("endsAt", "must be after startsAt"));
-        }
-        if let Some(s) = starts
-            && s < now - Duration::days(1)
-        {
-            errors.push(ParseError::new(
-                "startsAt",
-                "must not be more than a day in the past",
-            ));
-        }
-        match (kind, starts, reason) {
-            (Some(k), Some(s), Some(r)) if errors.is_empty() => Ok((k, s, ends, r)),
-            _ => Err(errors),
-        }
-    }
-}
-
 fn authorize(state: &AppState, caller: &Caller, code: &EstablishmentCode) -> Result<(), ApiError> {
     crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
     caller.authorize(state, Action::WriteFeed, &Resource::System("feed"))
@@ -161,18 +73,18 @@ pub async fn record(
 ) -> Result<Response, ApiError> {
     let code = EstablishmentCode::parse(&code).map_err(ApiError::bad_field)?;
     let input: ClosureInput = json_body(&body)?;
-    let (kind, starts_at, ends_at, reason) = input
+    let closure = input
         .parse(Utc::now())
-        .map_err(|e| super::appointments::invalid("closure", e))?;
+        .map_err(|e| super::versioned::invalid("closure", e))?;
     authorize(&state, &caller, &code)?;
     let c = state
         .store
         .record_closure(&NewClosure {
             establishment: code,
-            kind,
-            starts_at,
-            ends_at,
-            reason,
+            kind: closure.kind,
+            starts_at: closure.starts_at,
+            ends_at: closure.ends_at,
+            reason: closure.reason,
             by: Actor {
                 consumer: caller.principal.consumer.clone(),
                 on_behalf_of: caller.principal.on_behalf_of.clone(),

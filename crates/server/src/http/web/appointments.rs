@@ -53,7 +53,7 @@ fn valid_wing(s: &str) -> bool {
 fn parse_day(raw: Option<&str>, today: NaiveDate) -> Option<NaiveDate> {
     match raw {
         None => Some(today),
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").ok(),
+        Some(d) => gatehouse_domain::parse_day("date", d).ok(),
     }
 }
 

@@ -40,7 +40,7 @@ impl Filter {
     fn parse(q: &super::FormData, today: NaiveDate) -> Result<Self, WebError> {
         let date = |key: &str, default: NaiveDate| match q.get(key) {
             None => Ok(default),
-            Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            Some(raw) => gatehouse_domain::parse_day(key, raw).map_err(|_| {
                 WebError::bad_request(format!(
                     "The {key} date must be a real date written like 2026-01-31."
                 ))
