@@ -747,7 +747,9 @@ async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonR
         let event_id = a.item.event_id.as_str().to_owned();
         raise_continuity(tx, a, kind, &event_id, false, &m.establishment, m.destination.as_ref(), m.occurred_at).await?;
     }
-    if newest {
+    // Only a departure can strand an appointment: cell moves and receptions skip the query.
+    let departs = matches!(m.kind, MovementKind::CourtOut | MovementKind::TransferOut | MovementKind::Release | MovementKind::HospitalOut);
+    if newest && departs {
         let changes = apply_departure(tx, pn, m, a.now).await?;
         a.changes.extend(changes);
     }

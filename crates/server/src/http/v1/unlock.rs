@@ -17,7 +17,7 @@ use gatehouse_domain::{
     Audience, EstablishmentCode, NoticeCategory, ParseError, PersonName, PrisonNumber,
 };
 use gatehouse_policy::{Action, Decision};
-use gatehouse_store::PersonRecord;
+use gatehouse_store::AppointmentRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
@@ -33,7 +33,7 @@ pub struct UnlockParams {
 }
 
 /// A safety instruction for the staff who unlock or escort the person.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstructionLine {
     pub category: NoticeCategory,
@@ -87,15 +87,21 @@ pub async fn unlock_list_for(
     crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
     let now = Utc::now();
     let appointments = state.store.appointments_at(code, day).await?;
-    let mut people: HashMap<PrisonNumber, Option<PersonRecord>> = HashMap::new();
+    // One decision, one read of the notices and one disclosure record per
+    // person, however many appointments they have that day.
+    let mut by_person: Vec<(PrisonNumber, Vec<&AppointmentRecord>)> = Vec::new();
+    let mut index: HashMap<PrisonNumber, usize> = HashMap::new();
+    for a in &appointments {
+        let i = *index.entry(a.prison_number.clone()).or_insert_with(|| {
+            by_person.push((a.prison_number.clone(), Vec::new()));
+            by_person.len() - 1
+        });
+        by_person[i].1.push(a);
+    }
     let mut entries = Vec::new();
     let mut withheld = 0;
-    for a in &appointments {
-        if !people.contains_key(&a.prison_number) {
-            let p = state.store.person(&a.prison_number).await?;
-            people.insert(a.prison_number.clone(), p);
-        }
-        let Some(Some(p)) = people.get(&a.prison_number) else {
+    for (pn, list) in by_person {
+        let Some(p) = state.store.person(&pn).await? else {
             continue;
         };
         let cell = p.custody.as_ref().and_then(|c| c.cell.clone());
@@ -104,29 +110,34 @@ pub async fn unlock_list_for(
         {
             continue;
         }
-        let resource = person_resource(p);
+        let resource = person_resource(&p);
         let decision = caller.decide(state, Action::ReadAppointments, &resource);
         if !matches!(decision, Decision::Permit { .. }) {
             disclose(
                 state,
                 caller,
-                p,
+                &p,
                 "unlock-list",
                 Action::ReadAppointments,
                 &[],
                 &decision,
             )
             .await?;
-            withheld += 1;
+            withheld += list.len();
             continue;
         }
-        let view = AppointmentView::build(a, may_see_clinical(state, caller, p));
-        let mut fields = vec![view.disclosed(), "name".to_owned(), "cell".to_owned()];
-        let instructions = if caller
+        let clinical = may_see_clinical(state, caller, &p);
+        let views: Vec<AppointmentView> = list
+            .iter()
+            .map(|a| AppointmentView::build(a, clinical))
+            .collect();
+        let mut fields: Vec<String> = views.iter().map(AppointmentView::disclosed).collect();
+        fields.extend(["name".to_owned(), "cell".to_owned()]);
+        let instructions: Vec<InstructionLine> = if caller
             .decide(state, Action::ReadSafetyNotices, &resource)
             .is_permit()
         {
-            let (notices, disclosed) = visible_notices_for(state, caller, p, false, now).await?;
+            let (notices, disclosed) = visible_notices_for(state, caller, &p, false, now).await?;
             fields.extend(disclosed);
             notices
                 .into_iter()
@@ -144,22 +155,37 @@ pub async fn unlock_list_for(
         disclose(
             state,
             caller,
-            p,
+            &p,
             "unlock-list",
             Action::ReadAppointments,
             &field_refs,
             &decision,
         )
         .await?;
-        entries.push(UnlockEntry {
-            late_change: view.late_change,
-            cancelled: view.status == "cancelled",
-            appointment: view,
-            name: p.details.as_ref().map(|d| d.name.clone()),
-            cell: cell.map(|c| c.as_str().to_owned()),
-            instructions,
-        });
+        for view in views {
+            entries.push(UnlockEntry {
+                late_change: view.late_change,
+                cancelled: view.status == "cancelled",
+                appointment: view,
+                name: p.details.as_ref().map(|d| d.name.clone()),
+                cell: cell.as_ref().map(|c| c.as_str().to_owned()),
+                instructions: instructions.clone(),
+            });
+        }
     }
+    // Back into time order (the store's order: start, person, id).
+    entries.sort_by(|a, b| {
+        (
+            a.appointment.starts_at,
+            &a.appointment.prison_number,
+            &a.appointment.id,
+        )
+            .cmp(&(
+                b.appointment.starts_at,
+                &b.appointment.prison_number,
+                &b.appointment.id,
+            ))
+    });
     Ok(UnlockList {
         establishment: code.as_str().to_owned(),
         establishment_name: state.establishment_name(code.as_str()),
