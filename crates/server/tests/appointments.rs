@@ -612,3 +612,57 @@ on_both_engines!(
         }
     }
 );
+
+on_both_engines!(
+    late_attendance_is_allowed_and_audited_as_late,
+    |app: common::TestApp| async move {
+        setup(&app).await;
+        // An appointment three days ago with no outcome (as a migration from another system would leave it).
+        let start = chrono::Utc::now() - chrono::Duration::days(3);
+        app.store
+            .import_appointments(&[gatehouse_store::ImportedAppointment {
+                id: "old-1".into(),
+                prison_number: gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
+                establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
+                appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
+                starts_at: start,
+                minutes: 20,
+                place: gatehouse_domain::appointment::Place::InCell,
+                owner: "lei-health".into(),
+                cancelled: false,
+                outcome: None,
+                recorded_by: None,
+                booked_at: start - chrono::Duration::days(7),
+            }])
+            .await
+            .unwrap();
+        let (s, v) = call(
+            &app,
+            Method::POST,
+            "lei-wing",
+            "/v1/appointments/old-1/attendance",
+            Some(json!({"outcome": "was-not-brought", "reason": "not-unlocked"})),
+            &[("Gatehouse-On-Behalf-Of", "Officer E Example")],
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["outcome"]["late"], true);
+        let audit = app
+            .store
+            .audit_for_person(
+                &gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
+                &gatehouse_store::PageRequest {
+                    after: None,
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            audit.items.iter().any(|r| r.consumer == "lei-wing"
+                && r.content
+                    .contains("appointment/old-1:attendance-recorded-late")),
+            "the late record is in the disclosure audit"
+        );
+    }
+);

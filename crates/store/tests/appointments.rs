@@ -665,3 +665,98 @@ on_both_engines!(import_is_all_or_nothing_and_counted, |store: Arc<
     assert!(store.appointment("i4").await.unwrap().is_none());
     assert_tallies_agree(&store, "G1234AA").await;
 });
+
+on_both_engines!(
+    a_hospital_stay_and_a_planned_transfer_put_appointments_at_risk,
+    |store: Arc<dyn Store>| async move {
+        received(&store, "H8901JK").await;
+        let a = book(
+            &store,
+            "H8901JK",
+            booking(
+                AppointmentType::Mphy,
+                day(3) + Duration::hours(10),
+                Place::Internal { room: "Gym".into() },
+            ),
+        )
+        .await;
+        assert!(a.risks.is_empty());
+        // Admitted to hospital: at risk while the stay lasts.
+        feed(&store, &[json!({"id": "hos-out", "type": "gatehouse.movement", "occurredAt": Utc::now().to_rfc3339(),
+        "prisonNumber": "H8901JK", "movement": {"kind": "hospital-out", "establishment": "LEI"}})]).await;
+        let held = store.appointment(&a.id).await.unwrap().unwrap();
+        assert_eq!(held.risks.len(), 1, "{:?}", held.risks);
+        assert_eq!(
+            (held.risks[0].reason, held.risks[0].source.as_str()),
+            (RiskReason::AtHospital, "custody")
+        );
+        // Back from hospital: the risk clears.
+        feed(&store, &[json!({"id": "hos-back", "type": "gatehouse.movement", "occurredAt": (Utc::now() + Duration::seconds(1)).to_rfc3339(),
+        "prisonNumber": "H8901JK", "movement": {"kind": "reception", "reason": "RETURN_FROM_HOSPITAL", "establishment": "LEI", "cell": "LEI-B-4-002"}})]).await;
+        assert!(
+            store
+                .appointment(&a.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .risks
+                .is_empty()
+        );
+        // A transfer planned before the day, to another prison.
+        feed(&store, &[json!({"id": "trf", "type": "gatehouse.planned-movement", "occurredAt": (Utc::now() + Duration::seconds(2)).to_rfc3339(),
+        "prisonNumber": "H8901JK", "plannedMovement": {"id": "TRF-H8901JK-1", "kind": "transfer", "establishment": "LEI", "destination": "MDI",
+        "plannedFor": (day(2) + Duration::hours(9)).to_rfc3339()}})]).await;
+        let held = store.appointment(&a.id).await.unwrap().unwrap();
+        assert_eq!(
+            held.risks[0].reason,
+            RiskReason::Transferred,
+            "{:?}",
+            held.risks
+        );
+        assert_eq!(held.risks[0].source, "plan:TRF-H8901JK-1");
+        assert_eq!(
+            events_of(&store, "uk.gatehouse.appointment.at-risk")
+                .await
+                .len(),
+            2
+        );
+    }
+);
+
+on_both_engines!(
+    attendance_recorded_over_a_day_late_is_marked_late,
+    |store: Arc<dyn Store>| async move {
+        received(&store, "G1234AA").await;
+        let past = ImportedAppointment {
+            id: "late-1".into(),
+            prison_number: pn("G1234AA"),
+            establishment: lei(),
+            appointment_type: AppointmentType::Medo,
+            starts_at: day(-3) + Duration::hours(10),
+            minutes: 20,
+            place: Place::InCell,
+            owner: "lei-health".into(),
+            cancelled: false,
+            outcome: None,
+            recorded_by: None,
+            booked_at: day(-10),
+        };
+        store.import_appointments(&[past]).await.unwrap();
+        let rec = store
+            .record_attendance(
+                "late-1",
+                &AttendanceUpdate {
+                    attendance: Attendance {
+                        outcome: Outcome::Attended,
+                        correction_reason: None,
+                    },
+                    org: OrgType::Health,
+                    by: owner(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(rec.outcome.unwrap().late);
+        assert_tallies_agree(&store, "G1234AA").await;
+    }
+);
