@@ -94,7 +94,8 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                 agreement_text: agreement.text.to_string(),
                 scope,
             };
-            let c = store.create_consumer(&new, &key.stored).await?;
+            let audit = crate::operator::change("consumer", "add-consumer", &[]);
+            let c = store.create_consumer(&new, &key.stored, &audit).await?;
             println!(
                 "consumer {} ({}, template {}) added",
                 c.name,
@@ -122,7 +123,8 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             }
         }
         ConsumerCommand::Revoke { name } => {
-            if store.revoke_consumer(&name).await? {
+            let audit = crate::operator::change("consumer", "revoke-consumer", &[]);
+            if store.revoke_consumer(&name, &audit).await? {
                 println!("consumer {name} revoked; its keys no longer work");
             } else {
                 anyhow::bail!("no active consumer named {name}");
@@ -130,7 +132,8 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
         }
         ConsumerCommand::AddKey { name } => {
             let key = issue_key();
-            store.add_key(&name, &key.stored).await?;
+            let audit = crate::operator::change("consumer", "add-key", &[]);
+            store.add_key(&name, &key.stored, &audit).await?;
             println!("new API key for {name} (shown once): {}", key.secret);
         }
         ConsumerCommand::SetAgreement {
@@ -140,7 +143,12 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
         } => {
             let (agreement, _) = resolve_agreement(t.as_deref(), agreement.as_deref())?;
             if store
-                .set_agreement(&name, &agreement.name, &agreement.text)
+                .set_agreement(
+                    &name,
+                    &agreement.name,
+                    &agreement.text,
+                    &crate::operator::change("consumer", "set-agreement", &[]),
+                )
                 .await?
             {
                 println!(

@@ -116,7 +116,8 @@ async fn load_appointments(store: &dyn Store, estate: &Estate) -> anyhow::Result
     let mut stored = 0;
     for chunk in estate.appointments(config) {
         let rows: Vec<ImportedAppointment> = chunk.into_iter().map(imported).collect();
-        stored += store.import_appointments(&rows).await?;
+        let audit = crate::operator::change("appointments", "import-appointments", &["demo"]);
+        stored += store.import_appointments(&rows, &audit).await?;
         progress.inc(rows.len() as u64);
     }
     progress.finish_and_clear();
@@ -183,7 +184,8 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
             agreement_text: t.text.into(),
             scope: Scope::parse(est)?,
         };
-        match store.create_consumer(&new, &stored).await {
+        let audit = crate::operator::change("consumer", "add-consumer", &["demo"]);
+        match store.create_consumer(&new, &stored, &audit).await {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }

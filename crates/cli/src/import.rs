@@ -50,7 +50,12 @@ pub async fn load(
         }
         let n = pending.len() as u64;
         for o in store
-            .apply_feed(std::mem::take(&mut pending), BatchMode::Partial, source)
+            .apply_feed(
+                std::mem::take(&mut pending),
+                BatchMode::Partial,
+                source,
+                &crate::operator::change("prison-event", "write-feed", &[]),
+            )
             .await?
         {
             match o.status {

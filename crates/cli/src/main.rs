@@ -14,6 +14,7 @@ mod bench;
 mod consumer;
 mod demo;
 mod import;
+mod operator;
 mod report;
 mod staff;
 

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use gatehouse_domain::PrisonNumber;
 use gatehouse_policy::{Action, Decision, Resource};
-use gatehouse_store::{NewDisclosure, PersonRecord};
+use gatehouse_store::{PersonRecord, WriteAudit};
 
 /// How long a break-glass grant lasts before a new reason (and a new review) is needed.
 pub const BREAK_GLASS_WINDOW: chrono::Duration = chrono::Duration::minutes(60);
@@ -66,16 +66,14 @@ pub struct Access {
     pub break_glass_id: Option<String>,
 }
 
-/// Loads a person the caller may act on and records the disclosure.
-/// Absent and hidden both answer 404; denied answers 403; either way an
-/// existing person's record of the attempt is written first.
-pub async fn person_access(
+/// Loads a person and decides the action on them, breaking the glass if the
+/// request does and must.
+async fn decide_person(
     state: &AppState,
     caller: &Caller,
     raw: &str,
     action: Action,
-    view: View<'_>,
-) -> Result<Access, ApiError> {
+) -> Result<(PersonRecord, Decision, Option<String>), ApiError> {
     let pn = PrisonNumber::parse(raw).map_err(ApiError::bad_field)?;
     let person = state
         .store
@@ -89,6 +87,28 @@ pub async fn person_access(
     } else {
         None
     };
+    Ok((person, decision, break_glass_id))
+}
+
+/// The answer to a refused decision (after its record is written).
+fn refused(decision: Decision) -> ApiError {
+    match decision {
+        Decision::Deny { reason, .. } => ApiError::Forbidden(reason),
+        _ => ApiError::not_found_person(),
+    }
+}
+
+/// Loads a person the caller may read and records the disclosure.
+/// Absent and hidden both answer 404; denied answers 403; either way an
+/// existing person's record of the attempt is written first.
+pub async fn person_access(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    action: Action,
+    view: View<'_>,
+) -> Result<Access, ApiError> {
+    let (person, decision, break_glass_id) = decide_person(state, caller, raw, action).await?;
     let fields = if decision.is_permit() {
         view.fields
     } else {
@@ -105,15 +125,61 @@ pub async fn person_access(
         break_glass_id.clone(),
     )
     .await?;
-    match &decision {
-        Decision::Permit { .. } => Ok(Access {
-            person,
-            decision,
-            break_glass_id,
-        }),
-        Decision::Hidden { .. } => Err(ApiError::not_found_person()),
-        Decision::Deny { reason, .. } => Err(ApiError::Forbidden(reason.clone())),
+    if !decision.is_permit() {
+        return Err(refused(decision));
     }
+    Ok(Access {
+        person,
+        decision,
+        break_glass_id,
+    })
+}
+
+/// A permitted change to a person: the person, and the record that the store
+/// write making the change appends in its own transaction.
+pub struct WriteAccess {
+    pub person: PersonRecord,
+    pub audit: WriteAudit,
+}
+
+/// Like [`person_access`], for a change. A refusal is recorded now (nothing
+/// changes); a permit is recorded by the store, with the change, so a write
+/// that fails leaves no record and a record never lacks its write.
+pub async fn person_write_access(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    action: Action,
+    view: View<'_>,
+) -> Result<WriteAccess, ApiError> {
+    let (person, decision, break_glass_id) = decide_person(state, caller, raw, action).await?;
+    if !decision.is_permit() {
+        record(
+            state,
+            caller,
+            &person.prison_number,
+            view.resource,
+            action,
+            vec![],
+            &decision,
+            None,
+        )
+        .await?;
+        return Err(refused(decision));
+    }
+    let audit = write_audit(
+        state,
+        disclosure(
+            caller,
+            Some(&person.prison_number),
+            view.resource,
+            action,
+            view.fields,
+            &decision,
+            break_glass_id,
+        ),
+    );
+    Ok(WriteAccess { person, audit })
 }
 
 /// When the request broke the glass and needed to: checks the agreement allows
@@ -138,12 +204,26 @@ async fn break_glass_grant(
     if without.is_permit() {
         return Ok(None); // The glass was not needed: an ordinary permitted access.
     }
-    caller.authorize(state, Action::BreakGlass, &Resource::System("break-glass"))?;
+    let glass = Resource::System("break-glass");
+    caller.authorize(state, Action::BreakGlass, &glass)?;
     let staff = caller.principal.on_behalf_of.as_deref().ok_or_else(|| {
         ApiError::Forbidden(
             "break-glass needs the staff user named in Gatehouse-On-Behalf-Of".into(),
         )
     })?;
+    let decision = caller.decide(state, Action::BreakGlass, &glass);
+    let audit = write_audit(
+        state,
+        disclosure(
+            caller,
+            Some(&person.prison_number),
+            "break-glass",
+            Action::BreakGlass,
+            vec![format!("{}:{}", action.as_str(), resource_name(resource))],
+            &decision,
+            None,
+        ),
+    );
     let grant = state
         .store
         .break_glass_use(
@@ -152,10 +232,95 @@ async fn break_glass_grant(
             person.prison_number.as_str(),
             reason,
             BREAK_GLASS_WINDOW,
+            &audit,
         )
         .await?;
     metrics::counter!("gatehouse_break_glass_uses_total").increment(1);
     Ok(Some(grant.id))
+}
+
+/// The disclosure record of a request, as decided (not yet written).
+#[allow(clippy::too_many_arguments)]
+pub fn disclosure(
+    caller: &Caller,
+    pn: Option<&PrisonNumber>,
+    resource: &str,
+    action: Action,
+    fields: Vec<String>,
+    decision: &Decision,
+    break_glass_id: Option<String>,
+) -> Disclosure {
+    Disclosure {
+        v: 1,
+        at: chrono::Utc::now(),
+        request_id: caller.request_id.clone(),
+        consumer: caller.principal.consumer.clone(),
+        org_type: caller.principal.org_type.as_str().to_owned(),
+        staff_user: caller.principal.on_behalf_of.clone(),
+        prison_number: pn.map(|p| p.as_str().to_owned()),
+        resource: resource.to_owned(),
+        action: action.as_str().to_owned(),
+        fields,
+        purpose: caller.purpose.as_str().to_owned(),
+        lawful_basis: lawful_basis::for_purpose(caller.purpose).to_owned(),
+        break_glass_reason: break_glass_id.as_ref().and(caller.break_glass.clone()),
+        break_glass_id,
+        decision: decision.as_str().to_owned(),
+        policies: decision.policies().to_vec(),
+    }
+}
+
+/// The record a permitted change carries into the store write that makes it
+/// (appended in the same transaction), or none when the audit is switched off.
+pub fn write_audit(state: &AppState, record: Disclosure) -> WriteAudit {
+    if state.audit.is_some() {
+        WriteAudit::new(record)
+    } else {
+        WriteAudit::off()
+    }
+}
+
+/// The record of a permitted change to one person.
+pub fn person_write(
+    state: &AppState,
+    caller: &Caller,
+    pn: &PrisonNumber,
+    resource: &str,
+    action: Action,
+    fields: &[&str],
+    decision: &Decision,
+) -> WriteAudit {
+    let fields = fields.iter().map(|f| (*f).to_owned()).collect();
+    write_audit(
+        state,
+        disclosure(caller, Some(pn), resource, action, fields, decision, None),
+    )
+}
+
+/// The record of a permitted change about no one person (a subscription, a
+/// closure, a break-glass review): the caller is authorised already.
+pub fn system_write(
+    state: &AppState,
+    caller: &Caller,
+    resource: &str,
+    action: Action,
+    fields: &[&str],
+    decision: &Decision,
+) -> WriteAudit {
+    let fields = fields.iter().map(|f| (*f).to_owned()).collect();
+    write_audit(
+        state,
+        disclosure(caller, None, resource, action, fields, decision, None),
+    )
+}
+
+/// A short name of the resource a break-glass opened, for its record.
+fn resource_name(resource: &Resource) -> &'static str {
+    match resource {
+        Resource::Person { .. } => "person",
+        Resource::System(name) => name,
+        Resource::Notice(_) => "safety-notice",
+    }
 }
 
 /// Records one disclosure and waits until it is durable.
@@ -173,30 +338,19 @@ pub async fn record(
     let Some(writer) = &state.audit else {
         return Ok(());
     };
-    let d = Disclosure {
-        v: 1,
-        at: chrono::Utc::now(),
-        request_id: caller.request_id.clone(),
-        consumer: caller.principal.consumer.clone(),
-        org_type: caller.principal.org_type.as_str().to_owned(),
-        staff_user: caller.principal.on_behalf_of.clone(),
-        prison_number: pn.as_str().to_owned(),
-        resource: resource.to_owned(),
-        action: action.as_str().to_owned(),
+    let d = disclosure(
+        caller,
+        Some(pn),
+        resource,
+        action,
         fields,
-        purpose: caller.purpose.as_str().to_owned(),
-        lawful_basis: lawful_basis::for_purpose(caller.purpose).to_owned(),
-        break_glass_reason: break_glass_id.as_ref().and(caller.break_glass.clone()),
+        decision,
         break_glass_id,
-        decision: decision.as_str().to_owned(),
-        policies: decision.policies().to_vec(),
-    };
-    let new = NewDisclosure {
-        prison_number: Some(pn.as_str().to_owned()),
-        consumer: d.consumer.clone(),
-        content: d.canonical(),
-    };
-    writer.record(new).await.map_err(ApiError::Internal)?;
+    );
+    writer
+        .record(d.to_new())
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(())
 }
 
@@ -241,6 +395,33 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// The record of the permitted change, for the store write that makes it
+    /// (which appends it in the change's own transaction).
+    pub fn write_audit(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        fields: Vec<String>,
+    ) -> WriteAudit {
+        write_audit(
+            state,
+            disclosure(
+                caller,
+                Some(&self.person.prison_number),
+                self.resource,
+                self.action,
+                fields,
+                &self.decision,
+                self.break_glass_id.clone(),
+            ),
+        )
+    }
+
+    /// The change was made, and the store recorded it with the change.
+    pub fn written(self) -> PersonRecord {
+        self.person
+    }
+
     /// Records what was disclosed, and waits until the record is durable.
     pub async fn disclosed(
         self,

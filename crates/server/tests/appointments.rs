@@ -620,20 +620,23 @@ on_both_engines!(
         // An appointment three days ago with no outcome (as a migration from another system would leave it).
         let start = chrono::Utc::now() - chrono::Duration::days(3);
         app.store
-            .import_appointments(&[gatehouse_store::ImportedAppointment {
-                id: "old-1".into(),
-                prison_number: gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
-                establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
-                appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
-                starts_at: start,
-                minutes: 20,
-                place: gatehouse_domain::appointment::Place::InCell,
-                owner: "lei-health".into(),
-                cancelled: false,
-                outcome: None,
-                recorded_by: None,
-                booked_at: start - chrono::Duration::days(7),
-            }])
+            .import_appointments(
+                &[gatehouse_store::ImportedAppointment {
+                    id: "old-1".into(),
+                    prison_number: gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
+                    establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
+                    appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
+                    starts_at: start,
+                    minutes: 20,
+                    place: gatehouse_domain::appointment::Place::InCell,
+                    owner: "lei-health".into(),
+                    cancelled: false,
+                    outcome: None,
+                    recorded_by: None,
+                    booked_at: start - chrono::Duration::days(7),
+                }],
+                &gatehouse_store::WriteAudit::system("test", "test", "test", vec![]),
+            )
             .await
             .unwrap();
         let (s, v) = call(

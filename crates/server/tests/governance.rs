@@ -286,7 +286,17 @@ on_both_engines!(
             .replace("Gatehouse::Action::\"read-movements\",", "");
         assert!(
             app.store
-                .set_agreement("lei-wing", "custom", &narrowed)
+                .set_agreement(
+                    "lei-wing",
+                    "custom",
+                    &narrowed,
+                    &gatehouse_store::WriteAudit::system(
+                        "test",
+                        "consumer",
+                        "set-agreement",
+                        vec![]
+                    )
+                )
                 .await
                 .unwrap()
         );
@@ -323,12 +333,25 @@ fn kind_and_seq(
 
 on_both_engines!(tamper_edit_is_named, |app: common::TestApp| async move {
     audited(&app).await;
+    // The first of lei-health's reads (the seed's feed writes are recorded before it).
+    let target = app
+        .store
+        .audit_rows(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.consumer == "lei-health")
+        .expect("lei-health's reads are recorded")
+        .seq;
     gatehouse_store::testing::execute_raw(
         &app.url,
-        "UPDATE audit_log SET content = replace(content, 'lei-health', 'lei-wing') WHERE seq = 4",
+        &format!("UPDATE audit_log SET content = replace(content, 'lei-health', 'lei-wing') WHERE seq = {target}"),
     )
     .await;
-    assert_eq!(kind_and_seq(verify(&app).await), (FindingKind::Altered, 4));
+    assert_eq!(
+        kind_and_seq(verify(&app).await),
+        (FindingKind::Altered, target)
+    );
 });
 
 on_both_engines!(tamper_delete_is_named, |app: common::TestApp| async move {

@@ -436,6 +436,7 @@ on_both_engines!(
                     reason: None,
                     consumer: "lei-health".into(),
                 },
+                &gatehouse_store::WriteAudit::system("test", "test", "test", vec![]),
             )
             .await
             .unwrap();

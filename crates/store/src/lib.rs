@@ -15,12 +15,15 @@
 //! - [`error`]: [`StoreError`], split into what the caller got wrong and what broke.
 //! - [`page`]: opaque cursors for keyset pagination.
 //! - [`appointments`]: appointment records, closures and attendance tallies.
+//! - [`disclosure`]: the disclosure record, and [`WriteAudit`], the record every
+//!   write method appends in the same transaction as its change.
 //! - [`events`]: the catalogue of outbox event types raised by changes.
 //! - [`engine`]: the two engines and their shared query code.
 //! - [`testing`]: fresh isolated databases on both engines, for tests and benchmarks.
 
 pub mod appointments;
 mod audit_link;
+pub mod disclosure;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -35,6 +38,7 @@ use gatehouse_domain::{Establishment, EstablishmentCode, NhsNumber, PrisonNumber
 use std::sync::Arc;
 
 pub use appointments::*;
+pub use disclosure::{Disclosure, WriteAudit};
 pub use error::StoreError;
 pub use model::*;
 pub use page::{Cursor, Page, PageRequest};
@@ -60,6 +64,11 @@ impl EngineKind {
 
 /// Everything Gatehouse keeps. Both engines implement it with the same behaviour;
 /// the store test suite runs against each.
+///
+/// Every method that changes what is kept takes a [`WriteAudit`]: the
+/// disclosure record of the change, appended to the audit log in the same
+/// transaction, so no change is ever without its record, nor a record without
+/// its change.
 #[async_trait]
 pub trait Store: StaffStore + Send + Sync + 'static {
     fn engine(&self) -> EngineKind;
@@ -75,11 +84,16 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     async fn list_establishments(&self) -> Result<Vec<Establishment>>;
 
     // Consumers and their keys.
-    async fn create_consumer(&self, new: &NewConsumer, key: &StoredKey) -> Result<Consumer>;
-    async fn add_key(&self, consumer: &str, key: &StoredKey) -> Result<()>;
+    async fn create_consumer(
+        &self,
+        new: &NewConsumer,
+        key: &StoredKey,
+        audit: &WriteAudit,
+    ) -> Result<Consumer>;
+    async fn add_key(&self, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()>;
     async fn list_consumers(&self) -> Result<Vec<Consumer>>;
     /// Revokes a consumer and all its keys; false when there is no such active consumer.
-    async fn revoke_consumer(&self, name: &str) -> Result<bool>;
+    async fn revoke_consumer(&self, name: &str, audit: &WriteAudit) -> Result<bool>;
     /// The consumer holding a live key with this prefix and hash, if any.
     async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup>;
 
@@ -92,6 +106,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         items: Vec<FeedEntry>,
         mode: BatchMode,
         source: &str,
+        audit: &WriteAudit,
     ) -> Result<Vec<ItemOutcome>>;
 
     // Reads.
@@ -129,7 +144,13 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     async fn outbox_after(&self, after_seq: i64, limit: i64) -> Result<Vec<OutboxEvent>>;
 
     /// Replaces a consumer's agreement (already validated by the caller); false if there is no active consumer of that name.
-    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str) -> Result<bool>;
+    async fn set_agreement(
+        &self,
+        consumer: &str,
+        agreement: &str,
+        text: &str,
+        audit: &WriteAudit,
+    ) -> Result<bool>;
 
     // The disclosure audit.
     /// Appends records in one transaction, extending the hash chain and Merkle frontier; returns their sequence numbers.
@@ -158,6 +179,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         prison_number: &str,
         reason: &str,
         window: chrono::Duration,
+        audit: &WriteAudit,
     ) -> Result<BreakGlassRecord>;
     async fn break_glass_list(&self, status: Option<&str>) -> Result<Vec<BreakGlassRecord>>;
     async fn break_glass_review(
@@ -166,6 +188,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         reviewer: &str,
         outcome: &str,
         note: Option<&str>,
+        audit: &WriteAudit,
     ) -> Result<BreakGlassRecord>;
 
     // Safety notices.
@@ -174,6 +197,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         &self,
         prison_number: &PrisonNumber,
         version: &NewNoticeVersion,
+        audit: &WriteAudit,
     ) -> Result<NoticeRecord>;
     /// Stores a new version. `expected` is the version the writer saw: another answers [`StoreError::Stale`].
     async fn revise_notice(
@@ -181,6 +205,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         id: &str,
         expected: Option<i64>,
         version: &NewNoticeVersion,
+        audit: &WriteAudit,
     ) -> Result<NoticeRecord>;
     /// Withdraws a notice: a new version with status `withdrawn`; history is kept.
     async fn withdraw_notice(
@@ -188,6 +213,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         id: &str,
         expected: Option<i64>,
         withdrawal: &NoticeWithdrawal,
+        audit: &WriteAudit,
     ) -> Result<NoticeRecord>;
     async fn notice(&self, id: &str) -> Result<Option<NoticeRecord>>;
     /// A person's notices, oldest first.
@@ -206,7 +232,11 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     ) -> Result<Vec<NoticeRecord>>;
 
     // Event delivery.
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<SubscriptionRecord>;
+    async fn create_subscription(
+        &self,
+        new: &NewSubscription,
+        audit: &WriteAudit,
+    ) -> Result<SubscriptionRecord>;
     /// A subscription that is not deleted.
     async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRecord>>;
     /// Subscriptions that are not deleted, of one consumer or of all.
@@ -217,8 +247,14 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         id: &str,
         status: SubscriptionStatus,
         reason: Option<&str>,
+        audit: &WriteAudit,
     ) -> Result<bool>;
-    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret]) -> Result<bool>;
+    async fn set_subscription_secrets(
+        &self,
+        id: &str,
+        secrets: &[WebhookSecret],
+        audit: &WriteAudit,
+    ) -> Result<bool>;
     /// Turns up to `limit` outbox events past the fan-out cursor into deliveries,
     /// one per subscription `plan` chooses; returns the events consumed.
     /// The deliveries are due at `now` (the delivery clock's).
@@ -235,6 +271,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         from_seq: i64,
         now: chrono::DateTime<chrono::Utc>,
         plan: DeliveryPlan<'_>,
+        audit: &WriteAudit,
     ) -> Result<usize>;
     async fn outbox_event(&self, id: &str) -> Result<Option<OutboxEvent>>;
     /// The first outbox sequence recorded at or after `at`.
@@ -279,6 +316,7 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         &self,
         id: &str,
         confirmation: &ContinuityConfirmation,
+        audit: &WriteAudit,
     ) -> Result<ContinuityCheck>;
 
     /// Links (or re-links with better provenance) a person's NHS number; conflicts are refused, never overwritten.
@@ -289,25 +327,37 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         method: LinkMethod,
         verification: &str,
         linked_by: &str,
+        audit: &WriteAudit,
     ) -> Result<IdentityLinkRecord>;
 
     // Healthcare appointments.
     /// Books one appointment or a series in one transaction, runs the clash
     /// rules for the person and raises `appointment.booked` (and `at-risk`).
-    async fn book_appointments(&self, booking: &NewBooking) -> Result<Vec<AppointmentRecord>>;
+    async fn book_appointments(
+        &self,
+        booking: &NewBooking,
+        audit: &WriteAudit,
+    ) -> Result<Vec<AppointmentRecord>>;
     /// The owner's change or cancellation. A stale `expected_version` answers [`StoreError::Stale`].
     async fn change_appointment(
         &self,
         id: &str,
         change: &AppointmentChange,
+        audit: &WriteAudit,
     ) -> Result<AppointmentRecord>;
     /// The prison's escort plan for an external appointment.
-    async fn plan_escort(&self, id: &str, update: &EscortUpdate) -> Result<AppointmentRecord>;
+    async fn plan_escort(
+        &self,
+        id: &str,
+        update: &EscortUpdate,
+        audit: &WriteAudit,
+    ) -> Result<AppointmentRecord>;
     /// Records (or corrects, keeping history) the attendance outcome.
     async fn record_attendance(
         &self,
         id: &str,
         update: &AttendanceUpdate,
+        audit: &WriteAudit,
     ) -> Result<AppointmentRecord>;
     async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>>;
     /// A person's appointments ending after `from` (all when `None`), in time order.
@@ -325,13 +375,18 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     ) -> Result<Vec<AppointmentRecord>>;
     async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>>;
     /// Records a closure and runs the clash rules for every appointment it overlaps.
-    async fn record_closure(&self, closure: &NewClosure) -> Result<ClosureRecord>;
+    async fn record_closure(
+        &self,
+        closure: &NewClosure,
+        audit: &WriteAudit,
+    ) -> Result<ClosureRecord>;
     /// Ends a closure at `at` (clearing the risks it no longer covers).
     async fn end_closure(
         &self,
         id: &str,
         at: chrono::DateTime<chrono::Utc>,
         by: &Actor,
+        audit: &WriteAudit,
     ) -> Result<ClosureRecord>;
     async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>>;
     /// Closures at an establishment that have not ended before `after`.
@@ -351,7 +406,11 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         query: &TallyQuery,
     ) -> Result<gatehouse_domain::attendance::Figures>;
     /// Bulk-loads historical appointments (no events, no clash rules); tallies are kept.
-    async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64>;
+    async fn import_appointments(
+        &self,
+        rows: &[ImportedAppointment],
+        audit: &WriteAudit,
+    ) -> Result<u64>;
 
     /// Row counts of every table that holds person data: tests use it to
     /// prove that refused input left the store unchanged.

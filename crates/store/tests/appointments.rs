@@ -49,7 +49,7 @@ async fn feed(store: &Arc<dyn Store>, items: &[Value]) -> Vec<ItemOutcome> {
         .map(|v| FeedEntry::Parsed(Box::new(parse_item(v, day(30)).unwrap())))
         .collect();
     let out = store
-        .apply_feed(entries, BatchMode::Partial, "prison-feed")
+        .apply_feed(entries, BatchMode::Partial, "prison-feed", &common_audit())
         .await
         .unwrap();
     assert!(
@@ -95,11 +95,14 @@ fn hospital() -> Place {
 
 async fn book(store: &Arc<dyn Store>, who: &str, b: Booking) -> AppointmentRecord {
     store
-        .book_appointments(&NewBooking {
-            prison_number: pn(who),
-            booking: b,
-            owner: owner(),
-        })
+        .book_appointments(
+            &NewBooking {
+                prison_number: pn(who),
+                booking: b,
+                owner: owner(),
+            },
+            &common_audit(),
+        )
         .await
         .unwrap()
         .remove(0)
@@ -170,11 +173,14 @@ on_both_engines!(
             count: 3,
         });
         let booked = store
-            .book_appointments(&NewBooking {
-                prison_number: pn("A1234BC"),
-                booking: b,
-                owner: owner(),
-            })
+            .book_appointments(
+                &NewBooking {
+                    prison_number: pn("A1234BC"),
+                    booking: b,
+                    owner: owner(),
+                },
+                &common_audit(),
+            )
             .await
             .unwrap();
         assert_eq!(booked.len(), 3);
@@ -330,17 +336,20 @@ on_both_engines!(
             RiskReason::ClashOtherActivity
         );
         let closure = store
-            .record_closure(&NewClosure {
-                establishment: lei(),
-                kind: ClosureKind::Lockdown,
-                starts_at: day(3),
-                ends_at: Some(day(4)),
-                reason: "incident".into(),
-                by: Actor {
-                    consumer: "prison-feed".into(),
-                    on_behalf_of: None,
+            .record_closure(
+                &NewClosure {
+                    establishment: lei(),
+                    kind: ClosureKind::Lockdown,
+                    starts_at: day(3),
+                    ends_at: Some(day(4)),
+                    reason: "incident".into(),
+                    by: Actor {
+                        consumer: "prison-feed".into(),
+                        on_behalf_of: None,
+                    },
                 },
-            })
+                &common_audit(),
+            )
             .await
             .unwrap();
         assert_eq!(closure.appointments_at_risk, 2);
@@ -359,6 +368,7 @@ on_both_engines!(
                     consumer: "prison-feed".into(),
                     on_behalf_of: None,
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -383,6 +393,7 @@ on_both_engines!(
                     },
                     by: owner(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -429,6 +440,7 @@ on_both_engines!(
                     },
                     by: wing.clone(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap_err();
@@ -447,6 +459,7 @@ on_both_engines!(
                     expected_version: Some(1),
                     by: wing.clone(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -464,6 +477,7 @@ on_both_engines!(
                     org: OrgType::Prison,
                     by: wing.clone(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap_err();
@@ -480,6 +494,7 @@ on_both_engines!(
                     org: OrgType::Prison,
                     by: wing.clone(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -499,6 +514,7 @@ on_both_engines!(
                     org: OrgType::Health,
                     by: owner(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap_err();
@@ -515,6 +531,7 @@ on_both_engines!(
                     org: OrgType::Health,
                     by: owner(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -569,6 +586,7 @@ on_both_engines!(
                     org: OrgType::Health,
                     by: owner(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap_err();
@@ -619,11 +637,14 @@ on_both_engines!(a_release_cancels_later_appointments, |store: Arc<
     );
     // Nowhere to book now.
     let err = store
-        .book_appointments(&NewBooking {
-            prison_number: pn("F6789GH"),
-            booking: booking(AppointmentType::Medo, day(5), Place::InCell),
-            owner: owner(),
-        })
+        .book_appointments(
+            &NewBooking {
+                prison_number: pn("F6789GH"),
+                booking: booking(AppointmentType::Medo, day(5), Place::InCell),
+                owner: owner(),
+            },
+            &common_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -655,11 +676,17 @@ on_both_engines!(import_is_all_or_nothing_and_counted, |store: Arc<
         ),
         row("i3", None),
     ];
-    assert_eq!(store.import_appointments(&rows).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .import_appointments(&rows, &common_audit())
+            .await
+            .unwrap(),
+        3
+    );
     // A repeated id refuses the whole batch.
     let again = vec![row("i4", None), row("i1", None)];
     assert!(matches!(
-        store.import_appointments(&again).await,
+        store.import_appointments(&again, &common_audit()).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(store.appointment("i4").await.unwrap().is_none());
@@ -741,7 +768,10 @@ on_both_engines!(
             recorded_by: None,
             booked_at: day(-10),
         };
-        store.import_appointments(&[past]).await.unwrap();
+        store
+            .import_appointments(&[past], &common_audit())
+            .await
+            .unwrap();
         let rec = store
             .record_attendance(
                 "late-1",
@@ -753,6 +783,7 @@ on_both_engines!(
                     org: OrgType::Health,
                     by: owner(),
                 },
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -760,3 +791,8 @@ on_both_engines!(
         assert_tallies_agree(&store, "G1234AA").await;
     }
 );
+
+/// The record a store write carries: these tests act as the operator would.
+fn common_audit() -> gatehouse_store::WriteAudit {
+    gatehouse_store::WriteAudit::system("store-test", "test", "test", vec![])
+}

@@ -68,7 +68,12 @@ fn entries(values: &[Value]) -> Vec<FeedEntry> {
 
 async fn apply(store: &Arc<dyn Store>, values: &[Value]) -> Vec<ItemOutcome> {
     store
-        .apply_feed(entries(values), BatchMode::Partial, "prison-feed")
+        .apply_feed(
+            entries(values),
+            BatchMode::Partial,
+            "prison-feed",
+            &common_audit(),
+        )
         .await
         .unwrap()
 }
@@ -382,6 +387,7 @@ on_both_engines!(
                 entries(&[good.clone(), unknown]),
                 BatchMode::Atomic,
                 "prison-feed",
+                &common_audit(),
             )
             .await
             .unwrap();
@@ -539,9 +545,12 @@ on_both_engines!(
             prefix: "abcd1234".into(),
             hash: "h".repeat(64),
         };
-        let c = store.create_consumer(&new, &key).await.unwrap();
+        let c = store
+            .create_consumer(&new, &key, &common_audit())
+            .await
+            .unwrap();
         assert!(matches!(
-            store.create_consumer(&new, &key).await,
+            store.create_consumer(&new, &key, &common_audit()).await,
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(
@@ -562,8 +571,18 @@ on_both_engines!(
             store.consumer_by_key("nope", "x").await.unwrap(),
             KeyLookup::Unknown
         );
-        assert!(store.revoke_consumer("lei-wing").await.unwrap());
-        assert!(!store.revoke_consumer("lei-wing").await.unwrap());
+        assert!(
+            store
+                .revoke_consumer("lei-wing", &common_audit())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_consumer("lei-wing", &common_audit())
+                .await
+                .unwrap()
+        );
         assert_eq!(
             store
                 .consumer_by_key("abcd1234", &"h".repeat(64))
@@ -614,3 +633,8 @@ on_both_engines!(
         );
     }
 );
+
+/// The record a store write carries: these tests act as the operator would.
+fn common_audit() -> gatehouse_store::WriteAudit {
+    gatehouse_store::WriteAudit::system("store-test", "test", "test", vec![])
+}

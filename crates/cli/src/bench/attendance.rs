@@ -319,7 +319,8 @@ async fn load(
         let take = (cap - loaded).min(chunk.len() as u64) as usize;
         let rows: Vec<ImportedAppointment> = chunk.into_iter().take(take).map(imported).collect();
         let t = Instant::now();
-        let stored = engine.store().import_appointments(&rows).await?;
+        let audit = crate::operator::change("appointments", "import-appointments", &["bench"]);
+        let stored = engine.store().import_appointments(&rows, &audit).await?;
         timed += t.elapsed();
         anyhow::ensure!(
             stored == rows.len() as u64,

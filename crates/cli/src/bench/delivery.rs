@@ -1019,7 +1019,8 @@ async fn run_engine(engine: EngineKind, args: &DeliveryArgs) -> anyhow::Result<R
             agreement_text: t.text.into(),
             scope: Scope::parse(scope).map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.rule))?,
         };
-        store.create_consumer(&new, &key.stored).await?;
+        let audit = crate::operator::change("consumer", "add-consumer", &["bench"]);
+        store.create_consumer(&new, &key.stored, &audit).await?;
         keys.insert(name, key.secret);
     }
     let audit_key = std::env::temp_dir().join(format!(

@@ -401,7 +401,13 @@ async fn run_engine(
                 .collect();
             let t1 = Instant::now();
             let outcomes = store
-                .apply_feed(entries, BatchMode::Partial, SOURCE)
+                .apply_feed(
+                    entries,
+                    BatchMode::Partial,
+                    SOURCE,
+                    // The feed as served: every stored item is recorded with it.
+                    &crate::operator::change("prison-event", "write-feed", &["bench"]),
+                )
                 .await?;
             let t2 = Instant::now();
             g.cpu.add(before, cpu_snapshot(pg));

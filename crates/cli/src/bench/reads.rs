@@ -657,6 +657,7 @@ async fn measure_engine(
                 scope: Scope::parse(&codes.join(","))?,
             },
             &key.stored,
+            &crate::operator::change("consumer", "add-consumer", &["bench"]),
         )
         .await?;
 

@@ -313,7 +313,7 @@ impl Delivery {
             consumer: principal.consumer.clone(),
             org_type: principal.org_type.as_str().to_owned(),
             staff_user: principal.on_behalf_of.clone(),
-            prison_number: e.subject.clone(),
+            prison_number: Some(e.subject.clone()),
             resource: format!("event:{channel}"),
             action: kind.action().as_str().to_owned(),
             fields: vec![format!("{}#{}", e.event_type, e.id)],
@@ -324,13 +324,7 @@ impl Delivery {
             decision: decision.as_str().to_owned(),
             policies: decision.policies().to_vec(),
         };
-        audit
-            .record(gatehouse_store::NewDisclosure {
-                prison_number: Some(e.subject.clone()),
-                consumer: d.consumer.clone(),
-                content: d.canonical(),
-            })
-            .await?;
+        audit.record(d.to_new()).await?;
         Ok(())
     }
 
@@ -343,13 +337,18 @@ impl Delivery {
     }
 
     /// The plan for one subscription (replay).
-    pub async fn replay(&self, subscription: &str, from_seq: i64) -> anyhow::Result<usize> {
+    pub async fn replay(
+        &self,
+        subscription: &str,
+        from_seq: i64,
+        audit: &gatehouse_store::WriteAudit,
+    ) -> anyhow::Result<usize> {
         let consumers = self.consumers().await?;
         let plan = |subs: &[SubscriptionRecord], e: &OutboxEvent| self.plan(&consumers, subs, e);
         let n = self
             .inner
             .store
-            .replay(subscription, from_seq, self.clock().now(), &plan)
+            .replay(subscription, from_seq, self.clock().now(), &plan, audit)
             .await?;
         self.wake();
         Ok(n)

@@ -102,6 +102,7 @@ pub async fn attempt(
                 &sub.id,
                 SubscriptionStatus::Disabled,
                 Some("the receiver answered 410 Gone"),
+                &disabled_record(&sub.id, "gone"),
             )
             .await?;
         tracing::warn!(subscription = %sub.id, "webhook subscription disabled: 410 Gone");
@@ -129,7 +130,12 @@ pub async fn attempt(
                     sub.id
                 );
                 store
-                    .set_subscription_status(&sub.id, SubscriptionStatus::Disabled, Some(&reason))
+                    .set_subscription_status(
+                        &sub.id,
+                        SubscriptionStatus::Disabled,
+                        Some(&reason),
+                        &disabled_record(&sub.id, "failing-over-a-day"),
+                    )
                     .await?;
                 metrics::counter!("gatehouse_webhook_subscriptions_disabled_total").increment(1);
                 tracing::warn!(subscription = %sub.id, "webhook subscription disabled after failing for more than a day");
@@ -137,4 +143,15 @@ pub async fn attempt(
         }
     }
     Ok(())
+}
+
+/// The record of the delivery worker disabling a subscription: a change no
+/// consumer asked for, made by Gatehouse itself, written with the change.
+fn disabled_record(subscription: &str, why: &str) -> gatehouse_store::WriteAudit {
+    gatehouse_store::WriteAudit::system(
+        "gatehouse-delivery",
+        "subscription",
+        "disable-subscription",
+        vec![format!("subscription/{subscription}:disabled:{why}")],
+    )
 }

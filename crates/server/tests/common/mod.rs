@@ -92,10 +92,33 @@ impl TestApp {
                 agreement_text: t.text.into(),
                 scope: Scope::parse(est).unwrap(),
             };
-            store.create_consumer(&new, &key.stored).await.unwrap();
+            store
+                .create_consumer(
+                    &new,
+                    &key.stored,
+                    &gatehouse_store::WriteAudit::system(
+                        "test-harness",
+                        "consumer",
+                        "add-consumer",
+                        vec![],
+                    ),
+                )
+                .await
+                .unwrap();
             keys.insert(*name, key.secret);
         }
-        store.revoke_consumer("revoked").await.unwrap();
+        store
+            .revoke_consumer(
+                "revoked",
+                &gatehouse_store::WriteAudit::system(
+                    "test-harness",
+                    "consumer",
+                    "revoke-consumer",
+                    vec![],
+                ),
+            )
+            .await
+            .unwrap();
         let key = std::env::temp_dir().join(format!(
             "gatehouse-test-{}.audit-key",
             uuid::Uuid::new_v4().simple()

@@ -480,7 +480,7 @@ async fn person_of_appointment(tx: &mut Tx<'_>, id: &str) -> Result<String> {
     col(&row, "prison_number")
 }
 
-async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking) -> Result<Vec<AppointmentRecord>> {
+async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
     let mut tx = begin_write(pool).await?;
     let pn = nb.prison_number.as_str();
     let (establishment, status) = lock_for_appointments(&mut tx, pn).await?;
@@ -532,6 +532,7 @@ async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking) -> Result<Vec
     for id in &ids {
         out.push(load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?);
     }
+    record_change(&mut tx, audit, &out.iter().map(|a| format!("appointment/{}@v{}:booked", a.id, a.version)).collect::<Vec<_>>()).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -543,7 +544,7 @@ fn check_version(current: i64, expected: Option<i64>) -> Result<()> {
     }
 }
 
-async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentChange) -> Result<AppointmentRecord> {
+async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -625,11 +626,12 @@ async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentCha
     emit_appointment(&mut tx, &after, event, now, Some(("reason", json!(c.reason)))).await?;
     reassess_person(&mut tx, &pn, now).await?;
     let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:{kind}", after.version)]).await?;
     tx.commit().await?;
     Ok(after)
 }
 
-async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate) -> Result<AppointmentRecord> {
+async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -652,11 +654,12 @@ async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate) -> Resu
     let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
     add_history(&mut tx, id, after.version, now, &up.by, "escort-planned", json!({"escort": up.plan})).await?;
     emit_appointment(&mut tx, &after, events::APPOINTMENT_CHANGED, now, Some(("escort", json!(up.plan)))).await?;
+    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:escort-planned", after.version)]).await?;
     tx.commit().await?;
     Ok(after)
 }
 
-async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdate) -> Result<AppointmentRecord> {
+async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -705,6 +708,7 @@ async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdat
     }
     add_history(&mut tx, id, after.version, now, &up.by, kind, detail).await?;
     emit_appointment(&mut tx, &after, events::APPOINTMENT_ATTENDANCE_RECORDED, now, Some(("correction", json!(correcting)))).await?;
+    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:{kind}", after.version)].into_iter().chain(late.then(|| format!("appointment/{id}:attendance-recorded-late"))).collect::<Vec<_>>()).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -768,7 +772,7 @@ async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Utc>, until: 
     rows.iter().map(|r| col(r, "prison_number")).collect()
 }
 
-async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure) -> Result<ClosureRecord> {
+async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -790,11 +794,12 @@ async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure) -> Result<Closure
     }
     sqlx::query("UPDATE regime_closures SET at_risk = $1 WHERE id = $2").bind(at_risk).bind(&id).execute(&mut *tx).await?;
     let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("regime-closure/{id}:recorded:{at_risk}-at-risk")]).await?;
     tx.commit().await?;
     closure_from_row(&row)
 }
 
-async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &Actor) -> Result<ClosureRecord> {
+async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
         .bind(id)
@@ -813,6 +818,7 @@ async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &A
         reassess_person(&mut tx, &pn, now).await?;
     }
     let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("regime-closure/{id}:ended")]).await?;
     tx.commit().await?;
     closure_from_row(&row)
 }
@@ -862,7 +868,7 @@ async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<Vec
 /// Rows per multi-row INSERT: 21 binds each stays under both engines' parameter limits.
 const IMPORT_CHUNK: usize = 1000;
 
-async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment]) -> Result<u64> {
+async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let mut tallies: std::collections::HashMap<TallyKey, (i64, i64)> = Default::default();
@@ -931,6 +937,7 @@ async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment]
     for (est, week) in weeks {
         invalidate_week(&mut tx, est, week).await?;
     }
+    record_change(&mut tx, audit, &[format!("appointments-import:{stored}")]).await?;
     tx.commit().await?;
     Ok(stored)
 }

@@ -173,7 +173,7 @@ async fn continuity_check(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<Cont
     sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| continuity_from_row(&r)).transpose()
 }
 
-async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfirmation) -> Result<ContinuityCheck> {
+async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
     let mut tx = begin_write(pool).await?;
     let pn: String = col(
         &sqlx::query("SELECT prison_number FROM continuity_checks WHERE id = $1")
@@ -199,6 +199,7 @@ async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfi
         .await?;
     let check = continuity_from_row(&sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_one(&mut *tx).await?)?;
     emit_event(&mut tx, &pn, events::MEDICATION_CONTINUITY_CONFIRMED, establishment.as_deref(), now, now, continuity_event_data(&check)).await?;
+    record_change(&mut tx, audit, &[format!("continuity-check/{id}:confirmed")]).await?;
     tx.commit().await?;
     Ok(check)
 }

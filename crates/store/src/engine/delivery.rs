@@ -45,7 +45,7 @@ fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
     })
 }
 
-async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription) -> Result<SubscriptionRecord> {
+async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = begin_write(pool).await?;
@@ -63,6 +63,7 @@ async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription) -> Re
     .execute(&mut *tx)
     .await?;
     let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("subscription/{id}")]).await?;
     tx.commit().await?;
     subscription_from_row(&row)
 }
@@ -86,7 +87,7 @@ async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<
     rows.iter().map(subscription_from_row).collect()
 }
 
-async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>) -> Result<bool> {
+async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE subscriptions SET status = $2, status_reason = $3, updated_at = $4, \
@@ -108,11 +109,14 @@ async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: Subscr
             .execute(&mut *tx)
             .await?;
     }
+    if done == 1 {
+        record_change(&mut tx, audit, &[format!("subscription/{id}:{}", status.as_str())]).await?;
+    }
     tx.commit().await?;
     Ok(done == 1)
 }
 
-async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret]) -> Result<bool> {
+async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE subscriptions SET secrets = $2, updated_at = $3 WHERE id = $1 AND status <> 'deleted'")
         .bind(id)
@@ -121,6 +125,9 @@ async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[We
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    if done == 1 {
+        record_change(&mut tx, audit, &[format!("subscription/{id}:secrets/{}", secrets.len())]).await?;
+    }
     tx.commit().await?;
     Ok(done == 1)
 }
@@ -219,7 +226,7 @@ async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateT
     Ok(())
 }
 
-async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
         .bind(subscription)
@@ -242,6 +249,7 @@ async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: D
             n += 1;
         }
     }
+    record_change(&mut tx, audit, &[format!("subscription/{subscription}:replay-from/{from_seq}:{n}-events")]).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -5,7 +5,7 @@
 // carried) and keeps the old link as history; a different number, or a number
 // linked to someone else, is a conflict for review.
 
-async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str) -> Result<IdentityLinkRecord> {
+async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
     let mut tx = begin_write(pool).await?;
     let establishment = lock_person_establishment(&mut tx, pn.as_str())
         .await?
@@ -66,6 +66,7 @@ async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber
     )
     .await?;
     let row = sqlx::query("SELECT * FROM identity_links WHERE prison_number = $1 AND active = $2").bind(pn.as_str()).bind(true).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("identity-link:{}:{verification}", method.as_str())]).await?;
     tx.commit().await?;
     link_from_row(&row)
 }

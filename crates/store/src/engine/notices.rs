@@ -83,7 +83,7 @@ async fn insert_notice_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option
     Ok(())
 }
 
-async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeVersion) -> Result<NoticeRecord> {
+async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let establishment = lock_person_establishment(&mut tx, pn.as_str())
         .await?
@@ -118,6 +118,7 @@ async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeV
     .await?;
     insert_notice_version(&mut tx, &n, v.reason.as_deref()).await?;
     emit_event(&mut tx, pn.as_str(), events::SAFETY_NOTICE_PUBLISHED, establishment.as_deref(), now, now, notice_event_data(&n)).await?;
+    record_change(&mut tx, audit, &[format!("safety-notice/{}@v{}", n.id, n.version)]).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -167,7 +168,7 @@ async fn store_new_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&st
     insert_notice_version(tx, n, reason).await
 }
 
-async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v: &NewNoticeVersion) -> Result<NoticeRecord> {
+async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let (mut n, establishment) = notice_for_change(&mut tx, id, expected).await?;
     let now = now();
@@ -178,11 +179,12 @@ async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v
     n.updated_by = v.consumer.clone();
     store_new_version(&mut tx, &n, v.reason.as_deref()).await?;
     emit_event(&mut tx, n.prison_number.as_str(), events::SAFETY_NOTICE_REVISED, establishment.as_deref(), now, now, notice_event_data(&n)).await?;
+    record_change(&mut tx, audit, &[format!("safety-notice/{}@v{}", n.id, n.version)]).await?;
     tx.commit().await?;
     Ok(n)
 }
 
-async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, w: &NoticeWithdrawal) -> Result<NoticeRecord> {
+async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, w: &NoticeWithdrawal, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let (mut n, establishment) = notice_for_change(&mut tx, id, expected).await?;
     let now = now();
@@ -193,6 +195,7 @@ async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>,
     n.updated_by = w.consumer.clone();
     store_new_version(&mut tx, &n, Some(&w.reason)).await?;
     emit_event(&mut tx, n.prison_number.as_str(), events::SAFETY_NOTICE_WITHDRAWN, establishment.as_deref(), now, now, notice_event_data(&n)).await?;
+    record_change(&mut tx, audit, &[format!("safety-notice/{}@v{}:withdrawn", n.id, n.version)]).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -7,6 +7,7 @@ use crate::events;
 use crate::model::*;
 use crate::appointments::*;
 use crate::page::{Cursor, Page, PageRequest};
+use crate::disclosure::WriteAudit;
 use crate::{FeedEntry, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_domain::feed::{FeedCommand, FeedItem};
@@ -196,7 +197,7 @@ async fn list_establishments(pool: &sqlx::Pool<Db>) -> Result<Vec<Establishment>
         .collect()
 }
 
-async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredKey) -> Result<Consumer> {
+async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredKey, audit: &WriteAudit) -> Result<Consumer> {
     let mut tx = begin_write(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM consumers WHERE name = $1").bind(&new.name).fetch_optional(&mut *tx).await?;
     if exists.is_some() {
@@ -219,6 +220,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
         .execute(&mut *tx)
         .await?;
     insert_key(&mut tx, &id, key, now).await?;
+    record_change(&mut tx, audit, &[format!("consumer/{}", new.name), format!("api-key/{}", key.prefix)]).await?;
     tx.commit().await?;
     Ok(Consumer {
         id,
@@ -243,7 +245,7 @@ async fn insert_key(tx: &mut Tx<'_>, consumer_id: &str, key: &StoredKey, at: Dat
     Ok(())
 }
 
-async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey) -> Result<()> {
+async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT id FROM consumers WHERE name = $1 AND revoked_at IS NULL").bind(consumer).fetch_optional(&mut *tx).await?;
     let Some(row) = row else {
@@ -251,6 +253,7 @@ async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey) -> Resu
     };
     let id: String = col(&row, "id")?;
     insert_key(&mut tx, &id, key, now()).await?;
+    record_change(&mut tx, audit, &[format!("consumer/{consumer}"), format!("api-key/{}", key.prefix)]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -260,7 +263,7 @@ async fn list_consumers(pool: &sqlx::Pool<Db>) -> Result<Vec<Consumer>> {
     rows.iter().map(consumer_from_row).collect()
 }
 
-async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool> {
+async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let row = sqlx::query("UPDATE consumers SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id")
@@ -271,6 +274,7 @@ async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool> {
     let Some(row) = row else { return Ok(false) };
     let id: String = col(&row, "id")?;
     sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE consumer_id = $2 AND revoked_at IS NULL").bind(now).bind(&id).execute(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("consumer/{name}:revoked")]).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -303,7 +307,7 @@ async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) ->
 const PARTIAL_CHUNK: usize = 500;
 
 /// Applies a batch. Database failures abort with an error; refused items are outcomes.
-async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str) -> Result<Vec<ItemOutcome>> {
+async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
     let now = now();
     let mut outcomes = Vec::with_capacity(entries.len());
     match mode {
@@ -315,7 +319,7 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
                 let chunk: Vec<(usize, FeedEntry)> = entries.by_ref().take(PARTIAL_CHUNK).collect();
                 let mut attempt = 0;
                 loop {
-                    match apply_chunk(pool, &chunk, source, now).await {
+                    match apply_chunk(pool, &chunk, source, now, audit).await {
                         Ok(done) => {
                             outcomes.extend(done);
                             break;
@@ -358,6 +362,7 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
                     }
                 }
             } else {
+                append_audit_in(&mut tx, &feed_records(audit, &applied)).await?;
                 tx.commit().await?;
             }
             outcomes = applied;
@@ -366,7 +371,7 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
     Ok(outcomes)
 }
 
-async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>) -> Result<Vec<ItemOutcome>> {
+async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
     let mut outcomes = Vec::with_capacity(chunk.len());
     let mut tx = begin_write(pool).await?;
     for (index, entry) in chunk {
@@ -389,8 +394,24 @@ async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source
             }
         }
     }
+    // The records of the items that stood (their savepoints committed), in the
+    // chunk's transaction: an item and its record commit together.
+    append_audit_in(&mut tx, &feed_records(audit, &outcomes)).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// One record per item that wrote to a person (stored, superseded or
+/// acknowledged), naming the event type it wrote.
+fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosure> {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.status, ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged))
+        .filter_map(|o| {
+            let pn = o.prison_number.as_deref()?;
+            audit.written_for(pn, &[o.event_type.clone().unwrap_or_default()])
+        })
+        .collect()
 }
 
 /// Deadlocks and serialisation failures: the transaction can simply run again.
@@ -1099,7 +1120,7 @@ const PEOPLE_AT: &str = "SELECT * FROM people WHERE establishment = $1 AND priso
 
 // ---------------------------------------------------------------- governance
 
-async fn set_agreement(pool: &sqlx::Pool<Db>, consumer: &str, agreement: &str, text: &str) -> Result<bool> {
+async fn set_agreement(pool: &sqlx::Pool<Db>, consumer: &str, agreement: &str, text: &str, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE consumers SET agreement = $1, agreement_text = $2, agreement_updated_at = $3 WHERE name = $4 AND revoked_at IS NULL")
         .bind(agreement)
@@ -1109,6 +1130,10 @@ async fn set_agreement(pool: &sqlx::Pool<Db>, consumer: &str, agreement: &str, t
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    if done == 1 {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+        record_change(&mut tx, audit, &[format!("consumer/{consumer}:agreement/{agreement}@sha256:{digest}")]).await?;
+    }
     tx.commit().await?;
     Ok(done == 1)
 }
@@ -1135,8 +1160,23 @@ async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure]) -> Resul
         return Ok(vec![]);
     }
     let mut tx = begin_write(pool).await?;
-    // The head row is the append lock: every instance appends in one order.
-    let head = head_from(&sqlx::query(LOCK_AUDIT_HEAD).fetch_one(&mut *tx).await?)?;
+    let seqs = append_audit_in(&mut tx, records).await?;
+    tx.commit().await?;
+    Ok(seqs)
+}
+
+/// Appends records inside the caller's transaction: a change and its record
+/// commit or roll back together.
+///
+/// Call it last, just before commit. The head row is the append lock (every
+/// instance appends in one order), and taking it after the change's own row
+/// locks keeps one lock order for every writer (people, then the head), so
+/// writers cannot deadlock on it, and it is held only for the commit.
+async fn append_audit_in(tx: &mut Tx<'_>, records: &[NewDisclosure]) -> Result<Vec<i64>> {
+    if records.is_empty() {
+        return Ok(vec![]);
+    }
+    let head = head_from(&sqlx::query(LOCK_AUDIT_HEAD).fetch_one(&mut **tx).await?)?;
     let mut log = crate::audit_link::Appender::resume(&head).map_err(StoreError::corrupt)?;
     let at = now();
     let mut seqs = Vec::with_capacity(records.len());
@@ -1150,7 +1190,7 @@ async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure]) -> Resul
             .bind(&r.content)
             .bind(&leaf)
             .bind(&chain)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         seqs.push(seq);
     }
@@ -1159,10 +1199,17 @@ async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure]) -> Resul
         .bind(next.size)
         .bind(&next.chain)
         .bind(serde_json::to_string(&next.frontier).expect("hex strings serialise"))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(seqs)
+}
+
+/// Appends a change's record (if the audit is on), with what it wrote.
+async fn record_change(tx: &mut Tx<'_>, audit: &WriteAudit, wrote: &[String]) -> Result<()> {
+    if let Some(r) = audit.written(wrote) {
+        append_audit_in(tx, &[r]).await?;
+    }
+    Ok(())
 }
 
 async fn audit_head(pool: &sqlx::Pool<Db>) -> Result<AuditHead> {
@@ -1234,7 +1281,7 @@ fn break_glass_from(row: &DbRow) -> Result<BreakGlassRecord> {
     })
 }
 
-async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration) -> Result<BreakGlassRecord> {
+async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration, audit: &WriteAudit) -> Result<BreakGlassRecord> {
     let mut tx = begin_write(pool).await?;
     let at = now();
     let open = sqlx::query(
@@ -1273,6 +1320,7 @@ async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff: &str, pn:
         }
     };
     let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("break-glass/{id}")]).await?;
     tx.commit().await?;
     break_glass_from(&row)
 }
@@ -1286,7 +1334,7 @@ async fn break_glass_list(pool: &sqlx::Pool<Db>, status: Option<&str>) -> Result
     rows.iter().map(break_glass_from).collect()
 }
 
-async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, outcome: &str, note: Option<&str>) -> Result<BreakGlassRecord> {
+async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, outcome: &str, note: Option<&str>, audit: &WriteAudit) -> Result<BreakGlassRecord> {
     let mut tx = begin_write(pool).await?;
     let Some(row) = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? else {
         return Err(StoreError::NotFound("no break-glass use with this id".into()));
@@ -1304,6 +1352,7 @@ async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, out
         .execute(&mut *tx)
         .await?;
     let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    record_change(&mut tx, audit, &[format!("break-glass/{id}:reviewed:{outcome}")]).await?;
     tx.commit().await?;
     break_glass_from(&row)
 }
@@ -1335,23 +1384,23 @@ impl crate::Store for EngineStore {
     async fn list_establishments(&self) -> Result<Vec<Establishment>> {
         list_establishments(&self.reader).await
     }
-    async fn create_consumer(&self, new: &NewConsumer, key: &StoredKey) -> Result<Consumer> {
-        create_consumer(&self.writer, new, key).await
+    async fn create_consumer(&self, new: &NewConsumer, key: &StoredKey, audit: &WriteAudit) -> Result<Consumer> {
+        create_consumer(&self.writer, new, key, audit).await
     }
-    async fn add_key(&self, consumer: &str, key: &StoredKey) -> Result<()> {
-        add_key(&self.writer, consumer, key).await
+    async fn add_key(&self, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()> {
+        add_key(&self.writer, consumer, key, audit).await
     }
     async fn list_consumers(&self) -> Result<Vec<Consumer>> {
         list_consumers(&self.reader).await
     }
-    async fn revoke_consumer(&self, name: &str) -> Result<bool> {
-        revoke_consumer(&self.writer, name).await
+    async fn revoke_consumer(&self, name: &str, audit: &WriteAudit) -> Result<bool> {
+        revoke_consumer(&self.writer, name, audit).await
     }
     async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup> {
         consumer_by_key(&self.reader, prefix, key_hash).await
     }
-    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str) -> Result<Vec<ItemOutcome>> {
-        apply_feed(&self.writer, items, mode, source).await
+    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+        apply_feed(&self.writer, items, mode, source, audit).await
     }
     async fn person(&self, pn: &PrisonNumber) -> Result<Option<PersonRecord>> {
         person(&self.reader, pn).await
@@ -1380,8 +1429,8 @@ impl crate::Store for EngineStore {
     async fn outbox_after(&self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>> {
         outbox_after(&self.reader, after, limit).await
     }
-    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str) -> Result<bool> {
-        set_agreement(&self.writer, consumer, agreement, text).await
+    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str, audit: &WriteAudit) -> Result<bool> {
+        set_agreement(&self.writer, consumer, agreement, text, audit).await
     }
     async fn append_audit(&self, records: &[NewDisclosure]) -> Result<Vec<i64>> {
         append_audit(&self.writer, records).await
@@ -1407,23 +1456,23 @@ impl crate::Store for EngineStore {
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
         checkpoints(&self.reader).await
     }
-    async fn break_glass_use(&self, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration) -> Result<BreakGlassRecord> {
-        break_glass_use(&self.writer, consumer, staff, pn, reason, window).await
+    async fn break_glass_use(&self, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+        break_glass_use(&self.writer, consumer, staff, pn, reason, window, audit).await
     }
     async fn break_glass_list(&self, status: Option<&str>) -> Result<Vec<BreakGlassRecord>> {
         break_glass_list(&self.reader, status).await
     }
-    async fn break_glass_review(&self, id: &str, reviewer: &str, outcome: &str, note: Option<&str>) -> Result<BreakGlassRecord> {
-        break_glass_review(&self.writer, id, reviewer, outcome, note).await
+    async fn break_glass_review(&self, id: &str, reviewer: &str, outcome: &str, note: Option<&str>, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+        break_glass_review(&self.writer, id, reviewer, outcome, note, audit).await
     }
-    async fn publish_notice(&self, pn: &PrisonNumber, v: &NewNoticeVersion) -> Result<NoticeRecord> {
-        publish_notice(&self.writer, pn, v).await
+    async fn publish_notice(&self, pn: &PrisonNumber, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+        publish_notice(&self.writer, pn, v, audit).await
     }
-    async fn revise_notice(&self, id: &str, expected: Option<i64>, v: &NewNoticeVersion) -> Result<NoticeRecord> {
-        revise_notice(&self.writer, id, expected, v).await
+    async fn revise_notice(&self, id: &str, expected: Option<i64>, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+        revise_notice(&self.writer, id, expected, v, audit).await
     }
-    async fn withdraw_notice(&self, id: &str, expected: Option<i64>, w: &NoticeWithdrawal) -> Result<NoticeRecord> {
-        withdraw_notice(&self.writer, id, expected, w).await
+    async fn withdraw_notice(&self, id: &str, expected: Option<i64>, w: &NoticeWithdrawal, audit: &WriteAudit) -> Result<NoticeRecord> {
+        withdraw_notice(&self.writer, id, expected, w, audit).await
     }
     async fn notice(&self, id: &str) -> Result<Option<NoticeRecord>> {
         notice(&self.reader, id).await
@@ -1437,8 +1486,8 @@ impl crate::Store for EngineStore {
     async fn notices_due_for_review(&self, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
         notices_due_for_review(&self.reader, est, before).await
     }
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<SubscriptionRecord> {
-        create_subscription(&self.writer, new).await
+    async fn create_subscription(&self, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
+        create_subscription(&self.writer, new, audit).await
     }
     async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRecord>> {
         subscription(&self.writer, id).await
@@ -1446,17 +1495,17 @@ impl crate::Store for EngineStore {
     async fn subscriptions(&self, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
         subscriptions(&self.reader, consumer).await
     }
-    async fn set_subscription_status(&self, id: &str, status: SubscriptionStatus, reason: Option<&str>) -> Result<bool> {
-        set_subscription_status(&self.writer, id, status, reason).await
+    async fn set_subscription_status(&self, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
+        set_subscription_status(&self.writer, id, status, reason, audit).await
     }
-    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret]) -> Result<bool> {
-        set_subscription_secrets(&self.writer, id, secrets).await
+    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
+        set_subscription_secrets(&self.writer, id, secrets, audit).await
     }
     async fn fan_out(&self, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
         fan_out(&self.writer, limit, now, plan).await
     }
-    async fn replay(&self, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
-        replay(&self.writer, subscription, from_seq, now, plan).await
+    async fn replay(&self, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
+        replay(&self.writer, subscription, from_seq, now, plan, audit).await
     }
     async fn outbox_event(&self, id: &str) -> Result<Option<OutboxEvent>> {
         outbox_event(&self.reader, id).await
@@ -1488,23 +1537,23 @@ impl crate::Store for EngineStore {
     async fn continuity_check(&self, id: &str) -> Result<Option<ContinuityCheck>> {
         continuity_check(&self.reader, id).await
     }
-    async fn confirm_continuity(&self, id: &str, confirmation: &ContinuityConfirmation) -> Result<ContinuityCheck> {
-        confirm_continuity(&self.writer, id, confirmation).await
+    async fn confirm_continuity(&self, id: &str, confirmation: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
+        confirm_continuity(&self.writer, id, confirmation, audit).await
     }
-    async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str) -> Result<IdentityLinkRecord> {
-        link_identity(&self.writer, pn, nhs, method, verification, linked_by).await
+    async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
+        link_identity(&self.writer, pn, nhs, method, verification, linked_by, audit).await
     }
-    async fn book_appointments(&self, booking: &NewBooking) -> Result<Vec<AppointmentRecord>> {
-        book_appointments(&self.writer, booking).await
+    async fn book_appointments(&self, booking: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
+        book_appointments(&self.writer, booking, audit).await
     }
-    async fn change_appointment(&self, id: &str, change: &AppointmentChange) -> Result<AppointmentRecord> {
-        change_appointment(&self.writer, id, change).await
+    async fn change_appointment(&self, id: &str, change: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        change_appointment(&self.writer, id, change, audit).await
     }
-    async fn plan_escort(&self, id: &str, update: &EscortUpdate) -> Result<AppointmentRecord> {
-        plan_escort(&self.writer, id, update).await
+    async fn plan_escort(&self, id: &str, update: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        plan_escort(&self.writer, id, update, audit).await
     }
-    async fn record_attendance(&self, id: &str, update: &AttendanceUpdate) -> Result<AppointmentRecord> {
-        record_attendance(&self.writer, id, update).await
+    async fn record_attendance(&self, id: &str, update: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        record_attendance(&self.writer, id, update, audit).await
     }
     async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>> {
         appointment(&self.reader, id).await
@@ -1518,11 +1567,11 @@ impl crate::Store for EngineStore {
     async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
         appointment_history(&self.reader, id).await
     }
-    async fn record_closure(&self, closure: &NewClosure) -> Result<ClosureRecord> {
-        record_closure(&self.writer, closure).await
+    async fn record_closure(&self, closure: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
+        record_closure(&self.writer, closure, audit).await
     }
-    async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor) -> Result<ClosureRecord> {
-        end_closure(&self.writer, id, at, by).await
+    async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
+        end_closure(&self.writer, id, at, by, audit).await
     }
     async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>> {
         sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_optional(&self.reader).await?.map(|r| closure_from_row(&r)).transpose()
@@ -1536,8 +1585,8 @@ impl crate::Store for EngineStore {
     async fn attendance_figures(&self, query: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
         attendance_figures(&self.reader, &self.writer, query).await
     }
-    async fn import_appointments(&self, rows: &[ImportedAppointment]) -> Result<u64> {
-        import_appointments(&self.writer, rows).await
+    async fn import_appointments(&self, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
+        import_appointments(&self.writer, rows, audit).await
     }
     async fn counts(&self) -> Result<TableCounts> {
         counts(&self.reader).await

@@ -12,7 +12,7 @@
 
 pub use super::unlock::{UnlockEntry, UnlockList, unlock_list_for};
 use super::views::PageView;
-use crate::access::{Pending, View, person_access, person_access_pending, person_resource};
+use crate::access::{Pending, View, person_access_pending, person_resource, person_write_access};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery, RawBody, json_body};
@@ -247,16 +247,32 @@ async fn access(
         })
 }
 
-/// A permitted write the store refused (a stale version, not the owner, a
-/// rule of what is stored) is still recorded, with nothing disclosed.
+/// The record a permitted change to an appointment carries into its
+/// transaction (the view the answer will show, shared or clinical), and
+/// whether that view is the clinical one.
+fn write_of(
+    state: &AppState,
+    caller: &Caller,
+    pending: &Pending,
+    id: &str,
+) -> (gatehouse_store::WriteAudit, bool) {
+    let clinical = may_see_clinical(state, caller, &pending.person);
+    let level = if clinical { "clinical" } else { "shared" };
+    let audit = pending.write_audit(state, caller, vec![format!("appointment/{id}:{level}")]);
+    (audit, clinical)
+}
+
+/// A change made is recorded by the store, with the change. A permitted
+/// write the store refused (a stale version, not the owner, a rule of what is
+/// stored) changed nothing: it is recorded here, with nothing disclosed.
 async fn refusal_recorded<T>(
     state: &AppState,
     caller: &Caller,
     pending: Pending,
     result: gatehouse_store::Result<T>,
-) -> Result<(T, Pending), ApiError> {
+) -> Result<(T, PersonRecord), ApiError> {
     match result {
-        Ok(v) => Ok((v, pending)),
+        Ok(v) => Ok((v, pending.written())),
         Err(e) => {
             pending.disclosed(state, caller, vec![]).await?;
             Err(e.into())
@@ -301,7 +317,7 @@ pub async fn book(
             return Err(invalid("booking", errors));
         }
     };
-    let access = person_access(
+    let access = person_write_access(
         &state,
         &caller,
         pn.as_str(),
@@ -311,11 +327,14 @@ pub async fn book(
     .await?;
     let booked = state
         .store
-        .book_appointments(&NewBooking {
-            prison_number: pn,
-            booking,
-            owner: actor(&caller),
-        })
+        .book_appointments(
+            &NewBooking {
+                prison_number: pn,
+                booking,
+                owner: actor(&caller),
+            },
+            &access.audit,
+        )
         .await?;
     state.delivery.wake();
     metrics::counter!("gatehouse_appointments_written_total", "change" => "booked")
@@ -379,6 +398,7 @@ pub async fn change(
     }
     let (_, person) = load(&state, &id).await?;
     let pending = access(&state, &caller, person, Action::BookAppointment).await?;
+    let (audit, clinical) = write_of(&state, &caller, &pending, &id);
     let cancel = change.cancel;
     let a = state
         .store
@@ -388,17 +408,18 @@ pub async fn change(
                 change,
                 by: actor(&caller),
             },
+            &audit,
         )
         .await;
-    let (a, pending) = refusal_recorded(&state, &caller, pending, a).await?;
+    let (a, _) = refusal_recorded(&state, &caller, pending, a).await?;
     state.delivery.wake();
     metrics::counter!("gatehouse_appointments_written_total", "change" => if cancel { "cancelled" } else { "changed" })
         .increment(1);
-    let view = AppointmentView::build(&a, may_see_clinical(&state, &caller, &pending.person));
-    pending
-        .disclosed(&state, &caller, vec![view.disclosed()])
-        .await?;
-    Ok(respond(StatusCode::OK, view, false))
+    Ok(respond(
+        StatusCode::OK,
+        AppointmentView::build(&a, clinical),
+        false,
+    ))
 }
 
 /// Records the prison's escort plan for an external appointment: officers,
@@ -432,6 +453,7 @@ pub async fn plan_escort_as(
     let plan = input.parse().map_err(|e| invalid("escort plan", e))?;
     let (_, person) = load(state, id).await?;
     let pending = access(state, caller, person, Action::PlanEscort).await?;
+    let (audit, clinical) = write_of(state, caller, &pending, id);
     let result = state
         .store
         .plan_escort(
@@ -441,15 +463,12 @@ pub async fn plan_escort_as(
                 expected_version,
                 by: actor(caller),
             },
+            &audit,
         )
         .await;
-    let (a, pending) = refusal_recorded(state, caller, pending, result).await?;
+    let (a, _) = refusal_recorded(state, caller, pending, result).await?;
     state.delivery.wake();
-    let view = AppointmentView::build(&a, may_see_clinical(state, caller, &pending.person));
-    pending
-        .disclosed(state, caller, vec![view.disclosed()])
-        .await?;
-    Ok(view)
+    Ok(AppointmentView::build(&a, clinical))
 }
 
 /// Records attendance (or corrects it, with `correctionReason`; history is
@@ -480,6 +499,9 @@ pub async fn record_attendance_as(
     let attendance = input.parse().map_err(|e| invalid("attendance", e))?;
     let (_, person) = load(state, id).await?;
     let pending = access(state, caller, person, Action::RecordAttendance).await?;
+    // The store adds what the change wrote (the version, and a late outcome,
+    // named so governance can find it) to this record, in the same transaction.
+    let (audit, clinical) = write_of(state, caller, &pending, id);
     let result = state
         .store
         .record_attendance(
@@ -489,20 +511,15 @@ pub async fn record_attendance_as(
                 org: caller.principal.org_type,
                 by: actor(caller),
             },
+            &audit,
         )
         .await;
-    let (a, pending) = refusal_recorded(state, caller, pending, result).await?;
+    let (a, _) = refusal_recorded(state, caller, pending, result).await?;
     state.delivery.wake();
     let late = a.outcome.as_ref().is_some_and(|o| o.late);
     metrics::counter!("gatehouse_attendance_recorded_total", "late" => if late { "yes" } else { "no" })
         .increment(1);
-    let view = AppointmentView::build(&a, may_see_clinical(state, caller, &pending.person));
-    let mut fields = vec![view.disclosed()];
-    if late {
-        fields.push(format!("appointment/{}:attendance-recorded-late", a.id));
-    }
-    pending.disclosed(state, caller, fields).await?;
-    Ok(view)
+    Ok(AppointmentView::build(&a, clinical))
 }
 
 /// One line of an appointment's history (never health-only fields).

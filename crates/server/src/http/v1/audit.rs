@@ -175,7 +175,9 @@ pub async fn review_break_glass(
     ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> Result<Json<BreakGlassView>, ApiError> {
-    caller.authorize(&state, Action::ReviewBreakGlass, &Resource::System("audit"))?;
+    let audit_surface = Resource::System("audit");
+    caller.authorize(&state, Action::ReviewBreakGlass, &audit_surface)?;
+    let decision = caller.decide(&state, Action::ReviewBreakGlass, &audit_surface);
     let review: Review = parse_json(&body.bytes, "(body)")?;
     if !matches!(
         review.outcome.as_str(),
@@ -205,7 +207,20 @@ pub async fn review_break_glass(
     let reviewer = format!("{} ({})", reviewer, caller.principal.consumer);
     let done = state
         .store
-        .break_glass_review(&id, &reviewer, &review.outcome, review.note.as_deref())
+        .break_glass_review(
+            &id,
+            &reviewer,
+            &review.outcome,
+            review.note.as_deref(),
+            &crate::access::system_write(
+                &state,
+                &caller,
+                "break-glass",
+                Action::ReviewBreakGlass,
+                &[],
+                &decision,
+            ),
+        )
         .await?;
     Ok(Json(done.into()))
 }

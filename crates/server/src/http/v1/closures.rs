@@ -54,9 +54,27 @@ impl From<ClosureRecord> for ClosureView {
     }
 }
 
-fn authorize(state: &AppState, caller: &Caller, code: &EstablishmentCode) -> Result<(), ApiError> {
+/// Closures are the prison's to record: the establishment in scope, and the feed's write.
+/// Gives the record the change carries into its transaction.
+fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    code: &EstablishmentCode,
+    what: &str,
+) -> Result<gatehouse_store::WriteAudit, ApiError> {
     crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
-    caller.authorize(state, Action::WriteFeed, &Resource::System("feed"))
+    let feed = Resource::System("feed");
+    caller.authorize(state, Action::WriteFeed, &feed)?;
+    let decision = caller.decide(state, Action::WriteFeed, &feed);
+    let field = format!("establishment/{}:{what}", code.as_str());
+    Ok(crate::access::system_write(
+        state,
+        caller,
+        "regime-closure",
+        Action::WriteFeed,
+        &[&field],
+        &decision,
+    ))
 }
 
 /// Records a lockdown or curtailed regime; answers 201 with how many appointments it put at risk.
@@ -76,20 +94,23 @@ pub async fn record(
     let closure = input
         .parse(Utc::now())
         .map_err(|e| super::versioned::invalid("closure", e))?;
-    authorize(&state, &caller, &code)?;
+    let audit = authorize(&state, &caller, &code, "record-closure")?;
     let c = state
         .store
-        .record_closure(&NewClosure {
-            establishment: code,
-            kind: closure.kind,
-            starts_at: closure.starts_at,
-            ends_at: closure.ends_at,
-            reason: closure.reason,
-            by: Actor {
-                consumer: caller.principal.consumer.clone(),
-                on_behalf_of: caller.principal.on_behalf_of.clone(),
+        .record_closure(
+            &NewClosure {
+                establishment: code,
+                kind: closure.kind,
+                starts_at: closure.starts_at,
+                ends_at: closure.ends_at,
+                reason: closure.reason,
+                by: Actor {
+                    consumer: caller.principal.consumer.clone(),
+                    on_behalf_of: caller.principal.on_behalf_of.clone(),
+                },
             },
-        })
+            &audit,
+        )
         .await?;
     state.delivery.wake();
     let loc = HeaderValue::from_str(&format!("/v1/regime-closures/{}", c.id)).ok();
@@ -153,12 +174,15 @@ pub async fn end(
     {
         return Err(not_found());
     }
-    authorize(&state, &caller, &code)?;
+    let audit = authorize(&state, &caller, &code, "end-closure")?;
     let by = Actor {
         consumer: caller.principal.consumer.clone(),
         on_behalf_of: caller.principal.on_behalf_of.clone(),
     };
-    let c = state.store.end_closure(&id, Utc::now(), &by).await?;
+    let c = state
+        .store
+        .end_closure(&id, Utc::now(), &by, &audit)
+        .await?;
     state.delivery.wake();
     Ok(Json(ClosureView::from(c)))
 }

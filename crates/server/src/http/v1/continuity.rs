@@ -5,7 +5,7 @@
 //! both prisons' healthcare and confirmed by one of them.
 
 use super::notices::whole_notice_at;
-use crate::access::{View, person_access};
+use crate::access::{View, person_access, person_write_access};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, RawBody, json_body};
@@ -152,7 +152,7 @@ pub async fn confirm(
     }
     let author = parse_author(&input.author).map_err(ApiError::bad_field)?;
     let c = load(&state, &id).await?;
-    person_access(
+    let access = person_write_access(
         &state,
         &caller,
         c.prison_number.as_str(),
@@ -172,6 +172,7 @@ pub async fn confirm(
                 author,
                 consumer: caller.principal.consumer.clone(),
             },
+            &access.audit,
         )
         .await?;
     state.delivery.wake();
@@ -243,7 +244,7 @@ pub async fn link_nhs_number(
             )));
         }
     };
-    let access = person_access(
+    let access = person_write_access(
         &state,
         &caller,
         &pn,
@@ -263,6 +264,7 @@ pub async fn link_nhs_number(
             method,
             &verification,
             &linked_by,
+            &access.audit,
         )
         .await?;
     state.delivery.wake();

@@ -159,11 +159,25 @@ pub async fn post_events(
     };
     let now = Utc::now();
     let source = caller.principal.consumer.clone();
+    // Each item that writes to a person is recorded, naming that person and
+    // the event type, in the transaction that stores it: whatever the body's shape.
+    let audit = crate::access::write_audit(
+        &state,
+        crate::access::disclosure(
+            &caller,
+            None,
+            "prison-event",
+            Action::WriteFeed,
+            vec![],
+            &decision,
+            None,
+        ),
+    );
     match read_items(&body, state.max_batch_items)? {
         Shape::One(v) => {
             let mut out = state
                 .store
-                .apply_feed(vec![to_entry(Ok(v), now)], mode, &source)
+                .apply_feed(vec![to_entry(Ok(v), now)], mode, &source, &audit)
                 .await?;
             state.delivery.wake();
             let outcome = out
@@ -173,9 +187,11 @@ pub async fn post_events(
         }
         Shape::Many(values) => {
             let entries = values.into_iter().map(|v| to_entry(v, now)).collect();
-            let items = state.store.apply_feed(entries, mode, &source).await?;
+            let items = state
+                .store
+                .apply_feed(entries, mode, &source, &audit)
+                .await?;
             state.delivery.wake();
-            record_writes(&state, &caller, &decision, &items).await?;
             let rejected = items
                 .iter()
                 .filter(|o| o.status == ItemStatus::Rejected)
@@ -239,38 +255,4 @@ fn single_answer(outcome: ItemOutcome) -> Result<Response, ApiError> {
         StatusCode::OK
     };
     Ok((status, Json(outcome)).into_response())
-}
-
-/// Every stored item wrote person data: each is a disclosure record, appended together.
-async fn record_writes(
-    state: &AppState,
-    caller: &Caller,
-    decision: &gatehouse_policy::Decision,
-    outcomes: &[ItemOutcome],
-) -> Result<(), ApiError> {
-    let writes = outcomes.iter().filter(|o| {
-        matches!(
-            o.status,
-            ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged
-        )
-    });
-    let pending = writes.filter_map(|o| {
-        let pn = gatehouse_domain::PrisonNumber::parse(o.prison_number.as_deref()?).ok()?;
-        let fields = vec![o.event_type.clone().unwrap_or_default()];
-        Some(async move {
-            crate::access::record(
-                state,
-                caller,
-                &pn,
-                "prison-event",
-                Action::WriteFeed,
-                fields,
-                decision,
-                None,
-            )
-            .await
-        })
-    });
-    futures::future::try_join_all(pending).await?;
-    Ok(())
 }

@@ -8,7 +8,7 @@
 //! full record is ever made and then trimmed.
 
 use super::views::PageView;
-use crate::access::{Pending, View, person_access, person_access_pending, person_resource};
+use crate::access::{Pending, View, person_access_pending, person_resource, person_write_access};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery, RawBody, json_body};
@@ -340,7 +340,7 @@ pub async fn publish(
     let input: NoticeInput = json_body(&body)?;
     let now = Utc::now();
     let parsed = input.parse(now).map_err(invalid)?;
-    let access = person_access(
+    let access = person_write_access(
         &state,
         &caller,
         &pn,
@@ -358,6 +358,7 @@ pub async fn publish(
                 reason: parsed.reason,
                 consumer: caller.principal.consumer.clone(),
             },
+            &access.audit,
         )
         .await?;
     state.delivery.wake();
@@ -472,20 +473,21 @@ pub async fn versions(
     ))
 }
 
-/// Checks the caller may change this notice: it writes notices for the person, and sees the whole notice.
-async fn change_access(
+/// Checks the caller may change this notice: it writes notices for the person,
+/// and sees the whole notice. Gives the record the change must carry.
+pub async fn change_access(
     state: &AppState,
     caller: &Caller,
     n: &NoticeRecord,
     person: &PersonRecord,
-) -> Result<(), ApiError> {
+) -> Result<gatehouse_store::WriteAudit, ApiError> {
     let level = notice_level(state, caller, person, n, Utc::now());
     if level.is_none() {
         return Err(ApiError::NotFound(
             "no safety notice with this id is visible to you".into(),
         ));
     }
-    person_access(
+    let access = person_write_access(
         state,
         caller,
         person.prison_number.as_str(),
@@ -497,11 +499,25 @@ async fn change_access(
     )
     .await?;
     if level != Some(NoticeLevel::Clinical) {
-        return Err(ApiError::Forbidden(
-            "only a health consumer that sees the whole notice may change it".into(),
-        ));
+        let reason = "only a health consumer that sees the whole notice may change it";
+        // Refused after the agreement permitted: the attempt is recorded, nothing changes.
+        crate::access::record(
+            state,
+            caller,
+            &person.prison_number,
+            "safety-notice",
+            Action::WriteNotice,
+            vec![],
+            &gatehouse_policy::Decision::Deny {
+                policies: vec![],
+                reason: reason.into(),
+            },
+            None,
+        )
+        .await?;
+        return Err(ApiError::Forbidden(reason.into()));
     }
-    Ok(())
+    Ok(access.audit)
 }
 
 /// Revises a notice: a new version, with the author and the reason. Send
@@ -529,7 +545,7 @@ pub async fn revise(
         )]));
     }
     let (n, person) = load(&state, &id).await?;
-    change_access(&state, &caller, &n, &person).await?;
+    let audit = change_access(&state, &caller, &n, &person).await?;
     let n = state
         .store
         .revise_notice(
@@ -541,6 +557,7 @@ pub async fn revise(
                 reason: parsed.reason.take(),
                 consumer: caller.principal.consumer.clone(),
             },
+            &audit,
         )
         .await?;
     state.delivery.wake();
@@ -571,7 +588,7 @@ pub async fn withdraw(
     let author = parse_author(&input.author).map_err(|e| invalid(vec![e]))?;
     let reason = parse_reason(&input.reason).map_err(|e| invalid(vec![e]))?;
     let (n, person) = load(&state, &id).await?;
-    change_access(&state, &caller, &n, &person).await?;
+    let audit = change_access(&state, &caller, &n, &person).await?;
     let n = state
         .store
         .withdraw_notice(
@@ -582,6 +599,7 @@ pub async fn withdraw(
                 reason,
                 consumer: caller.principal.consumer.clone(),
             },
+            &audit,
         )
         .await?;
     state.delivery.wake();

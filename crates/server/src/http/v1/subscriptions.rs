@@ -5,6 +5,7 @@
 //! answer 404. What a subscription receives is decided per event by the
 //! consumer's agreement (`delivery::catalogue`), not by what it asked for.
 
+use crate::access::system_write;
 use crate::auth::Caller;
 use crate::delivery::signing::new_secret;
 use crate::error::{ApiError, FieldError, Problem};
@@ -16,9 +17,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use gatehouse_domain::{EstablishmentCode, ParseError};
-use gatehouse_policy::{Action, Resource};
+use gatehouse_policy::{Action, Decision, Resource};
 use gatehouse_store::{
     DeliveryStatus, NewSubscription, SubscriptionRecord, SubscriptionStatus, WebhookSecret,
+    WriteAudit,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -191,8 +193,23 @@ fn parse_establishments(caller: &Caller, list: &[String]) -> Result<Vec<String>,
     Ok(out)
 }
 
-fn authorize(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
-    caller.authorize(state, Action::ReadEvents, &Resource::System("events"))
+/// Subscriptions are part of the events surface: the agreement must allow `read-events`.
+fn authorize(state: &AppState, caller: &Caller) -> Result<Decision, ApiError> {
+    let events = Resource::System("events");
+    caller.authorize(state, Action::ReadEvents, &events)?;
+    Ok(caller.decide(state, Action::ReadEvents, &events))
+}
+
+/// The record of a change to the caller's own subscription, written with the change.
+fn change_record(state: &AppState, caller: &Caller, decision: &Decision, what: &str) -> WriteAudit {
+    system_write(
+        state,
+        caller,
+        "subscription",
+        Action::ReadEvents,
+        &[what],
+        decision,
+    )
 }
 
 /// The caller's own subscription, or 404.
@@ -219,7 +236,7 @@ pub async fn create(
     caller: Caller,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &caller)?;
+    let decision = authorize(&state, &caller)?;
     let input: SubscriptionInput = json_body(&body)?;
     let url = parse_url(&input.url)?;
     let event_types = parse_types(&input.event_types)?;
@@ -227,18 +244,21 @@ pub async fn create(
     let secret = new_secret();
     let s = state
         .store
-        .create_subscription(&NewSubscription {
-            consumer: caller.principal.consumer.clone(),
-            url,
-            event_types,
-            establishments,
-            secret: WebhookSecret {
-                id: uuid::Uuid::now_v7().to_string(),
-                secret: secret.clone(),
-                created_at: Utc::now(),
-                expires_at: None,
+        .create_subscription(
+            &NewSubscription {
+                consumer: caller.principal.consumer.clone(),
+                url,
+                event_types,
+                establishments,
+                secret: WebhookSecret {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    secret: secret.clone(),
+                    created_at: Utc::now(),
+                    expires_at: None,
+                },
             },
-        })
+            &change_record(&state, &caller, &decision, "subscription:create"),
+        )
         .await?;
     let view = SubscriptionView::build(&s, Some(secret));
     let location = HeaderValue::from_str(&view.links.self_).ok();
@@ -293,7 +313,7 @@ pub async fn delete(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    authorize(&state, &caller)?;
+    let decision = authorize(&state, &caller)?;
     let mut s = own(&state, &caller, &id).await?;
     state
         .store
@@ -301,6 +321,7 @@ pub async fn delete(
             &s.id,
             SubscriptionStatus::Deleted,
             Some("deleted by its owner"),
+            &change_record(&state, &caller, &decision, "subscription:delete"),
         )
         .await?;
     s.status = SubscriptionStatus::Deleted;
@@ -316,11 +337,16 @@ pub async fn enable(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    authorize(&state, &caller)?;
+    let decision = authorize(&state, &caller)?;
     let s = own(&state, &caller, &id).await?;
     state
         .store
-        .set_subscription_status(&s.id, SubscriptionStatus::Active, None)
+        .set_subscription_status(
+            &s.id,
+            SubscriptionStatus::Active,
+            None,
+            &change_record(&state, &caller, &decision, "subscription:enable"),
+        )
         .await?;
     state.delivery.wake();
     Ok(Json(SubscriptionView::build(
@@ -348,7 +374,7 @@ pub async fn rotate_secret(
     ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    authorize(&state, &caller)?;
+    let decision = authorize(&state, &caller)?;
     let input: RotateInput = json_body(&body)?;
     let keep = input.keep_old_for_seconds.unwrap_or(86_400);
     if !(0..=604_800).contains(&keep) {
@@ -379,7 +405,11 @@ pub async fn rotate_secret(
     });
     state
         .store
-        .set_subscription_secrets(&s.id, &secrets)
+        .set_subscription_secrets(
+            &s.id,
+            &secrets,
+            &change_record(&state, &caller, &decision, "subscription:rotate-secret"),
+        )
         .await?;
     let s = own(&state, &caller, &id).await?;
     Ok(Json(SubscriptionView::build(&s, Some(secret))))
@@ -413,7 +443,7 @@ pub async fn replay(
     ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> Result<Json<ReplayView>, ApiError> {
-    authorize(&state, &caller)?;
+    let decision = authorize(&state, &caller)?;
     let input: ReplayInput = json_body(&body)?;
     let s = own(&state, &caller, &id).await?;
     let from = match (input.from_time, input.from_event_id) {
@@ -443,7 +473,11 @@ pub async fn replay(
     };
     let replayed = state
         .delivery
-        .replay(&s.id, from)
+        .replay(
+            &s.id,
+            from,
+            &change_record(&state, &caller, &decision, "subscription:replay"),
+        )
         .await
         .map_err(ApiError::Internal)?;
     Ok(Json(ReplayView {

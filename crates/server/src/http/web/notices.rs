@@ -14,7 +14,7 @@ use super::pages::{NoticeCard, caller_of, card_html, label, parse_pn};
 use super::principal::preview_readers;
 use super::session::Signed;
 use super::{Chrome, Form, FormData, WebError, csrf, render};
-use crate::access::{View, person_access, person_access_pending};
+use crate::access::{View, person_access, person_access_pending, person_write_access};
 use crate::auth::Caller;
 use crate::http::v1::notices::{NoticeLevel, NoticeView, disclosed_fields, notice_level};
 use crate::state::AppState;
@@ -447,7 +447,7 @@ pub async fn publish(
         };
     }
     let parsed = parsed.map_err(|_| WebError::bad_request("The notice is not valid."))?;
-    let access = person_access(
+    let access = person_write_access(
         &state,
         &caller,
         pn.as_str(),
@@ -465,6 +465,7 @@ pub async fn publish(
                 reason: parsed.reason,
                 consumer: caller.principal.consumer.clone(),
             },
+            &access.audit,
         )
         .await?;
     state.delivery.wake();
@@ -525,9 +526,14 @@ async fn open_for_change(
     }
 }
 
-/// Checks and records the write, as `/v1` does before a change.
-async fn write_access(state: &AppState, caller: &Caller, n: &NoticeRecord) -> Result<(), WebError> {
-    person_access(
+/// Checks the write, as `/v1` does before a change; gives the record the
+/// store writes with the change.
+async fn write_access(
+    state: &AppState,
+    caller: &Caller,
+    n: &NoticeRecord,
+) -> Result<gatehouse_store::WriteAudit, WebError> {
+    let access = person_write_access(
         state,
         caller,
         n.prison_number.as_str(),
@@ -538,7 +544,7 @@ async fn write_access(state: &AppState, caller: &Caller, n: &NoticeRecord) -> Re
         ),
     )
     .await?;
-    Ok(())
+    Ok(access.audit)
 }
 
 fn expected_version(f: &FormData) -> Result<i64, WebError> {
@@ -603,7 +609,7 @@ pub async fn revise(
         };
     }
     let parsed = parsed.map_err(|_| WebError::bad_request("The notice is not valid."))?;
-    write_access(&state, &caller, &n).await?;
+    let audit = write_access(&state, &caller, &n).await?;
     state
         .store
         .revise_notice(
@@ -615,6 +621,7 @@ pub async fn revise(
                 reason: parsed.reason,
                 consumer: caller.principal.consumer.clone(),
             },
+            &audit,
         )
         .await?;
     state.delivery.wake();
@@ -693,7 +700,7 @@ pub async fn withdraw(
             return Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response());
         }
     };
-    write_access(&state, &caller, &n).await?;
+    let audit = write_access(&state, &caller, &n).await?;
     state
         .store
         .withdraw_notice(
@@ -704,6 +711,7 @@ pub async fn withdraw(
                 reason,
                 consumer: caller.principal.consumer.clone(),
             },
+            &audit,
         )
         .await?;
     state.delivery.wake();
