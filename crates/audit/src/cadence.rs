@@ -142,11 +142,7 @@ mod tests {
         Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
     }
 
-    fn run(
-        records: &[(u64, i64)],
-        cps: &[(u64, i64)],
-        now: i64,
-    ) -> Result<(), Finding> {
+    fn run(records: &[(u64, i64)], cps: &[(u64, i64)], now: i64) -> Result<(), Finding> {
         let mut c = Cadence::new(Duration::from_secs(3));
         let mut cps = cps.iter().peekable();
         let mut size = 0;
@@ -188,7 +184,11 @@ mod tests {
         let records = [(1, 0), (2, 0), (3, 10), (4, 11)];
         let f = run(&records, &[(2, 1), (4, 20)], 30).unwrap_err();
         assert_eq!((f.kind, f.seq), (FindingKind::CheckpointGap, 3));
-        assert!(f.detail.contains("records 3 to 4 waited 10 s"), "{}", f.detail);
+        assert!(
+            f.detail.contains("records 3 to 4 waited 10 s"),
+            "{}",
+            f.detail
+        );
     }
 
     #[test]
@@ -204,7 +204,12 @@ mod tests {
         let records = [(1, 0), (2, 0), (3, 10)];
         let f = run(&records, &[(2, 1)], 60).unwrap_err();
         assert_eq!((f.kind, f.seq), (FindingKind::CheckpointGap, 3));
-        assert!(f.detail.contains("records 3 to 3 are covered by no signed checkpoint"), "{}", f.detail);
+        assert!(
+            f.detail
+                .contains("records 3 to 3 are covered by no signed checkpoint"),
+            "{}",
+            f.detail
+        );
         // No checkpoint at all.
         let f = run(&records, &[], 60).unwrap_err();
         assert_eq!(f.seq, 1);

@@ -444,7 +444,10 @@ impl Verifier {
                     source,
                 },
             );
-            self.next_due = self.queue.front().map_or(u64::MAX, |q| q.cp.checkpoint.size);
+            self.next_due = self
+                .queue
+                .front()
+                .map_or(u64::MAX, |q| q.cp.checkpoint.size);
             return Ok(());
         }
         if self.last_checkpoint == Some((size, cp.checkpoint.root)) {
@@ -600,7 +603,10 @@ impl Verifier {
             let Some(q) = self.queue.pop_front() else {
                 break;
             };
-            self.next_due = self.queue.front().map_or(u64::MAX, |q| q.cp.checkpoint.size);
+            self.next_due = self
+                .queue
+                .front()
+                .map_or(u64::MAX, |q| q.cp.checkpoint.size);
             if self.pending.is_none() {
                 self.compare(&q.cp, q.source);
             }

@@ -69,7 +69,11 @@ pub enum Proof<'a> {
 
 /// Does `shown` extend `held`? Both must already be signature-checked.
 /// `proof` is only looked at when `shown` is larger.
-pub fn check_extends(held: &Checkpoint, shown: &Checkpoint, proof: Proof<'_>) -> Result<(), Breach> {
+pub fn check_extends(
+    held: &Checkpoint,
+    shown: &Checkpoint,
+    proof: Proof<'_>,
+) -> Result<(), Breach> {
     let (h, s) = (held.size, shown.size);
     if s < h {
         return Err(Breach::Rollback { held: h, shown: s });
@@ -137,7 +141,12 @@ mod tests {
         let mut rewritten = leaves.clone();
         rewritten[3] = leaf_hash(b"edited");
         let same_size = cp(&rewritten[..7]);
-        assert_eq!(check_extends(&held, &same_size, Proof::Given(&[])).unwrap_err().kind(), "fork");
+        assert_eq!(
+            check_extends(&held, &same_size, Proof::Given(&[]))
+                .unwrap_err()
+                .kind(),
+            "fork"
+        );
         let bigger = cp(&rewritten);
         let forged = consistency_proof(&rewritten, 7, 20).unwrap();
         let b = check_extends(&held, &bigger, Proof::Given(&forged)).unwrap_err();

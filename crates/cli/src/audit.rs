@@ -3,9 +3,9 @@
 
 use clap::{Subcommand, ValueEnum};
 use gatehouse_audit::checkpoint::{PublicKey, SignedCheckpoint};
-use gatehouse_server::audit::verify::VerifyOptions;
 use gatehouse_domain::PrisonNumber;
 use gatehouse_server::audit::Disclosure;
+use gatehouse_server::audit::verify::VerifyOptions;
 use gatehouse_store::PageRequest;
 use std::path::PathBuf;
 
@@ -85,7 +85,9 @@ pub async fn run(url: String, cmd: AuditCommand) -> anyhow::Result<()> {
                             audit_key,
                             ..Default::default()
                         };
-                        gatehouse_server::audit::checkpoints::load_existing_key(&config.audit_key_path())?
+                        gatehouse_server::audit::checkpoints::load_existing_key(
+                            &config.audit_key_path(),
+                        )?
                     }
                 };
                 keys.push(signer.public_key());
@@ -95,19 +97,22 @@ pub async fn run(url: String, cmd: AuditCommand) -> anyhow::Result<()> {
             for path in &witnessed {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-                let cp = SignedCheckpoint::parse(&text)
-                    .map_err(|e| anyhow::anyhow!("{} is not a checkpoint note: {e}", path.display()))?;
+                let cp = SignedCheckpoint::parse(&text).map_err(|e| {
+                    anyhow::anyhow!("{} is not a checkpoint note: {e}", path.display())
+                })?;
                 options.witnessed.push(cp);
             }
             options.cadence = match cadence.as_str() {
                 "off" => None,
                 c => Some(
-                    crate::witness::parse_duration(c).map_err(|e| anyhow::anyhow!("--cadence: {e}"))?
+                    crate::witness::parse_duration(c)
+                        .map_err(|e| anyhow::anyhow!("--cadence: {e}"))?
                         + cadence_grace,
                 ),
             };
             let started = std::time::Instant::now();
-            match gatehouse_server::audit::verify::verify_store_with(store.as_ref(), &options).await {
+            match gatehouse_server::audit::verify::verify_store_with(store.as_ref(), &options).await
+            {
                 Ok(report) => {
                     let secs = started.elapsed().as_secs_f64();
                     println!(

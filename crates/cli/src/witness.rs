@@ -128,7 +128,10 @@ async fn round(
         Ok(text) => {
             let cp = parse_note(&text).context("the held checkpoint does not parse")?;
             check_signature(&cp, keys).map_err(|e| {
-                anyhow::anyhow!("the held checkpoint {} does not verify: {e}", held_path.display())
+                anyhow::anyhow!(
+                    "the held checkpoint {} does not verify: {e}",
+                    held_path.display()
+                )
             })?;
             Some(cp)
         }
@@ -141,8 +144,12 @@ async fn round(
         let text = std::fs::read_to_string(peer)
             .with_context(|| format!("reading the peer note {}", peer.display()))?;
         let theirs = parse_note(&text)?;
-        check_signature(&theirs, keys)
-            .map_err(|e| Failure::Breach(format!("BAD SIGNATURE on the peer note {}: {e}", peer.display())))?;
+        check_signature(&theirs, keys).map_err(|e| {
+            Failure::Breach(format!(
+                "BAD SIGNATURE on the peer note {}: {e}",
+                peer.display()
+            ))
+        })?;
         if let Some(mine) = &held {
             let (small, large) = if mine.checkpoint.size <= theirs.checkpoint.size {
                 (mine, &theirs)
@@ -151,7 +158,11 @@ async fn round(
             };
             let proof = proof_between(args, http, small, large).await?;
             check_extends(&small.checkpoint, &large.checkpoint, proof.as_proof()).map_err(|b| {
-                Failure::Breach(format!("{} (between this witness and the peer note {})", b, peer.display()))
+                Failure::Breach(format!(
+                    "{} (between this witness and the peer note {})",
+                    b,
+                    peer.display()
+                ))
             })?;
         }
     }
@@ -159,9 +170,11 @@ async fn round(
     let shown = match &args.note {
         Some(path) => {
             let text = if path == Path::new("-") {
-                std::io::read_to_string(std::io::stdin()).context("reading the note from standard input")?
+                std::io::read_to_string(std::io::stdin())
+                    .context("reading the note from standard input")?
             } else {
-                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?
             };
             parse_note(&text)?
         }
@@ -200,7 +213,8 @@ fn parse_note(text: &str) -> anyhow::Result<SignedCheckpoint> {
         None
     };
     let text = decoded.as_deref().unwrap_or(text);
-    SignedCheckpoint::parse(text).map_err(|e| anyhow::anyhow!("the checkpoint note does not parse: {e}"))
+    SignedCheckpoint::parse(text)
+        .map_err(|e| anyhow::anyhow!("the checkpoint note does not parse: {e}"))
 }
 
 fn check_signature(cp: &SignedCheckpoint, keys: &[PublicKey]) -> Result<(), String> {
@@ -228,11 +242,16 @@ impl Fetched {
 fn server(args: &WitnessArgs) -> anyhow::Result<(&str, &str)> {
     match (&args.url, &args.key) {
         (Some(u), Some(k)) => Ok((u.trim_end_matches('/'), k)),
-        _ => anyhow::bail!("--url and --key are needed to ask the log for its checkpoint or a consistency proof"),
+        _ => anyhow::bail!(
+            "--url and --key are needed to ask the log for its checkpoint or a consistency proof"
+        ),
     }
 }
 
-async fn fetch_checkpoint(args: &WitnessArgs, http: &reqwest::Client) -> Result<SignedCheckpoint, Failure> {
+async fn fetch_checkpoint(
+    args: &WitnessArgs,
+    http: &reqwest::Client,
+) -> Result<SignedCheckpoint, Failure> {
     let (url, key) = server(args)?;
     let r = http
         .get(format!("{url}/v1/audit/checkpoint"))
@@ -302,7 +321,9 @@ async fn proof_between(
         .unwrap_or(None);
     Ok(match proof {
         Some(p) => Fetched::Proof(p),
-        None => Fetched::Refused("the proof in the answer is not a list of 32-byte hex hashes".into()),
+        None => {
+            Fetched::Refused("the proof in the answer is not a list of 32-byte hex hashes".into())
+        }
     })
 }
 
@@ -310,7 +331,10 @@ async fn proof_between(
 fn keep(state: &Path, cp: &SignedCheckpoint) -> anyhow::Result<()> {
     let text = cp.to_text();
     let size = cp.checkpoint.size;
-    write_atomically(&state.join("checkpoints").join(format!("{size:020}.note")), &text)?;
+    write_atomically(
+        &state.join("checkpoints").join(format!("{size:020}.note")),
+        &text,
+    )?;
     write_atomically(&state.join("latest.note"), &text)
 }
 
@@ -319,7 +343,8 @@ fn keep(state: &Path, cp: &SignedCheckpoint) -> anyhow::Result<()> {
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     drop(f);

@@ -78,7 +78,10 @@ fn serve(db: &str, port: u16, key: &Path) -> Server {
         .expect("gatehouse serve starts");
     let started = Instant::now();
     while curl(&[&format!("http://127.0.0.1:{port}/health/ready")]).0 != 200 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Server(child)
@@ -104,8 +107,14 @@ impl Setup {
         let added = ok(gatehouse(
             &db,
             &[
-                "consumer", "add", "--name", "feed", "--template", "prison-feed",
-                "--establishments", "*",
+                "consumer",
+                "add",
+                "--name",
+                "feed",
+                "--template",
+                "prison-feed",
+                "--establishments",
+                "*",
             ],
         ));
         let key = added
@@ -149,10 +158,15 @@ impl Setup {
                 "movement": {"kind": "reception", "reason": "NEW_ADMISSION", "establishment": "LEI", "cell": "LEI-A-1-001"}
             }]);
             let (code, out) = curl(&[
-                "-X", "POST", &format!("{}/v1/prison-events", self.base),
-                "-H", &format!("Authorization: Bearer {}", self.key),
-                "-H", "content-type: application/json",
-                "--data-binary", &body.to_string(),
+                "-X",
+                "POST",
+                &format!("{}/v1/prison-events", self.base),
+                "-H",
+                &format!("Authorization: Bearer {}", self.key),
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                &body.to_string(),
             ]);
             assert_eq!(code, 200, "{out}");
         }
@@ -163,8 +177,15 @@ impl Setup {
     fn witness(&self, state: &str, extra: &[&str]) -> Output {
         let state = self.dir.join(state);
         let mut args = vec![
-            "audit", "witness", "--url", &self.base, "--key", &self.key, "--public-key",
-            &self.public_key, "--state",
+            "audit",
+            "witness",
+            "--url",
+            &self.base,
+            "--key",
+            &self.key,
+            "--public-key",
+            &self.public_key,
+            "--state",
         ];
         let state = state.to_str().unwrap().to_owned();
         args.push(&state);
@@ -179,7 +200,12 @@ impl Setup {
             .collect();
         notes.sort();
         let mut args = vec![
-            "audit", "verify", "--public-key", &self.public_key, "--cadence", "off",
+            "audit",
+            "verify",
+            "--public-key",
+            &self.public_key,
+            "--cadence",
+            "off",
             "--witnessed",
         ];
         args.extend(notes.iter().map(String::as_str));
@@ -236,9 +262,20 @@ async fn truncate(url: &str, keep: i64) {
     for row in &rows {
         frontier.push(hex::decode(&row.leaf_hash).unwrap().try_into().unwrap());
     }
-    let chain: Hash = hex::decode(&rows.last().unwrap().chain).unwrap().try_into().unwrap();
-    gatehouse_store::testing::execute_raw(url, &format!("DELETE FROM audit_log WHERE seq > {keep}")).await;
-    gatehouse_store::testing::execute_raw(url, &format!("DELETE FROM audit_checkpoints WHERE size > {keep}")).await;
+    let chain: Hash = hex::decode(&rows.last().unwrap().chain)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    gatehouse_store::testing::execute_raw(
+        url,
+        &format!("DELETE FROM audit_log WHERE seq > {keep}"),
+    )
+    .await;
+    gatehouse_store::testing::execute_raw(
+        url,
+        &format!("DELETE FROM audit_checkpoints WHERE size > {keep}"),
+    )
+    .await;
     set_head(url, keep, &chain, &frontier).await;
 }
 
@@ -253,13 +290,26 @@ async fn rewrite_and_fork(engine: EngineKind) {
 
     rewrite(&url, 2).await;
     // The database alone passes.
-    ok(gatehouse(&url, &["audit", "verify", "--public-key", &s.public_key, "--cadence", "off"]));
+    ok(gatehouse(
+        &url,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            &s.public_key,
+            "--cadence",
+            "off",
+        ],
+    ));
     // verify --witnessed names the first bad record's range: before the
     // first witnessed size (records 1..=3 here, which holds record 2).
     let out = s.verify_witnessed("a");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("checkpoint-mismatch at seq 1") && err.contains("witnessed checkpoint"), "{err}");
+    assert!(
+        err.contains("checkpoint-mismatch at seq 1") && err.contains("witnessed checkpoint"),
+        "{err}"
+    );
     // The witness holding the old history: a fork.
     s.write(1);
     let err = caught(s.witness("a", &[]));
@@ -287,13 +337,32 @@ async fn truncate_and_rollback(engine: EngineKind) {
     let s = Setup::new(url.clone(), "cut");
     s.write(4);
     ok(s.witness("a", &[]));
-    let held = gatehouse_store::connect(&url).await.unwrap().audit_head().await.unwrap().size;
+    let held = gatehouse_store::connect(&url)
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
     truncate(&url, held - 2).await;
-    ok(gatehouse(&url, &["audit", "verify", "--public-key", &s.public_key, "--cadence", "off"]));
+    ok(gatehouse(
+        &url,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            &s.public_key,
+            "--cadence",
+            "off",
+        ],
+    ));
     let out = s.verify_witnessed("a");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains(&format!("deleted at seq {}", held - 1)), "{err}");
+    assert!(
+        err.contains(&format!("deleted at seq {}", held - 1)),
+        "{err}"
+    );
     let err = caught(s.witness("a", &[]));
     assert!(err.contains("ROLLBACK"), "{err}");
 }

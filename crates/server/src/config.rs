@@ -33,8 +33,8 @@ pub struct ServerConfig {
     /// Sign a checkpoint every this many records…
     pub checkpoint_every_records: i64,
     /// …or this often (the cadence), while records are being added; and
-    /// once more at shutdown. A record stays unsigned at most this long
-    /// (plus one look at the log: a quarter of it, at most 250 ms).
+    /// once more at shutdown: checkpoints are at most this far apart while
+    /// records arrive, so a record stays unsigned at most about this long.
     pub checkpoint_every: Duration,
     /// Webhooks, the pull feed and NATS.
     pub delivery: crate::delivery::DeliveryConfig,

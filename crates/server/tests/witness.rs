@@ -61,7 +61,10 @@ async fn witness(
         return check_extends(&held.checkpoint, &shown.checkpoint, Proof::Given(&[]));
     }
     let (s, body) = app
-        .get_json("lei-wing", &format!("/v1/audit/consistency?from={m}&to={n}"))
+        .get_json(
+            "lei-wing",
+            &format!("/v1/audit/consistency?from={m}&to={n}"),
+        )
         .await;
     if s != 200 {
         let why = format!("{s}: {}", body["detail"]);
@@ -75,7 +78,12 @@ fn hashes(v: &Value) -> Vec<Hash> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .map(|h| {
+            hex::decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
         .collect()
 }
 
@@ -111,7 +119,10 @@ async fn rewrite(app: &common::TestApp, seq: i64) {
         } else {
             row.content.clone()
         };
-        assert!(row.seq != seq || content != row.content, "the edit changes the record");
+        assert!(
+            row.seq != seq || content != row.content,
+            "the edit changes the record"
+        );
         let leaf = leaf_hash(content.as_bytes());
         chain = gatehouse_audit::chain_hash(&chain, &leaf);
         frontier.push(leaf);
@@ -152,7 +163,8 @@ async fn truncate(app: &common::TestApp, keep: i64) {
         .unwrap()
         .try_into()
         .unwrap();
-    let exec = |sql: String| async move { gatehouse_store::testing::execute_raw(&app.url, &sql).await };
+    let exec =
+        |sql: String| async move { gatehouse_store::testing::execute_raw(&app.url, &sql).await };
     exec(format!("DELETE FROM audit_log WHERE seq > {keep}")).await;
     exec(format!("DELETE FROM audit_checkpoints WHERE size > {keep}")).await;
     set_head(app, keep, &chain, &frontier).await;
@@ -212,8 +224,14 @@ on_both_engines!(
 
         for (query, want) in [
             (format!("from={n}&to={m}"), "must not be larger"),
-            (format!("from={m}&to={}", n + 1), "not the size of a signed checkpoint"),
-            (format!("from={}&to={n}", m + 1), "not the size of a signed checkpoint"),
+            (
+                format!("from={m}&to={}", n + 1),
+                "not the size of a signed checkpoint",
+            ),
+            (
+                format!("from={}&to={n}", m + 1),
+                "not the size of a signed checkpoint",
+            ),
             ("from=-1&to=3".to_owned(), "negative"),
             ("from=abc&to=3".to_owned(), "query string"),
             (format!("to={n}"), "query string"),
@@ -228,8 +246,7 @@ on_both_engines!(
                 "application/problem+json"
             );
             let body: Value = r.json().await.unwrap();
-            let detail = body["detail"].as_str().unwrap_or_default().to_owned()
-                + &body.to_string();
+            let detail = body["detail"].as_str().unwrap_or_default().to_owned() + &body.to_string();
             assert!(detail.contains(want), "{query}: {body}");
         }
         let r = reqwest::get(app.url(&format!("/v1/audit/consistency?from={m}&to={n}")))
@@ -306,7 +323,9 @@ on_both_engines!(
         .await;
         let breach = witness(&app, &notes[2], &shown).await.unwrap_err();
         assert!(
-            breach.to_string().contains("consistency proof does not verify"),
+            breach
+                .to_string()
+                .contains("consistency proof does not verify"),
             "{breach}"
         );
     }
@@ -381,12 +400,20 @@ async fn cadence_gaps_are_named(app: common::TestApp) {
     options.cadence = Some(Duration::from_millis(1000));
     // Records after the last checkpoint, older than the cadence allows.
     let f = finding(verify_store_with(app.store.as_ref(), &options).await);
-    assert_eq!((f.kind, f.seq), (FindingKind::CheckpointGap, first + 1), "{f}");
+    assert_eq!(
+        (f.kind, f.seq),
+        (FindingKind::CheckpointGap, first + 1),
+        "{f}"
+    );
     assert!(f.detail.contains("covered by no signed checkpoint"), "{f}");
     // Signed late: a checkpoint was missing where one was due.
     checkpoint(&app).await;
     let f = finding(verify_store_with(app.store.as_ref(), &options).await);
-    assert_eq!((f.kind, f.seq), (FindingKind::CheckpointGap, first + 1), "{f}");
+    assert_eq!(
+        (f.kind, f.seq),
+        (FindingKind::CheckpointGap, first + 1),
+        "{f}"
+    );
     assert!(f.detail.contains("waited"), "{f}");
     // Within a generous cadence, the same log passes.
     options.cadence = Some(Duration::from_secs(60));
@@ -427,7 +454,10 @@ on_both_engines!(
             if latest.is_some_and(|c| c.size >= n) {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no checkpoint within 5 s");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no checkpoint within 5 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let mut options = VerifyOptions::new(key(&app));

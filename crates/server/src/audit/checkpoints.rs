@@ -6,10 +6,10 @@
 //! holding earlier checkpoints) catches the rewrite.
 
 use anyhow::Context;
-use chrono::Utc;
-use gatehouse_audit::checkpoint::{Checkpoint, Signer};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use chrono::Utc;
+use gatehouse_audit::checkpoint::{Checkpoint, Signer};
 use gatehouse_audit::merkle::{Frontier, Hash, consistency_proof, inclusion_proof};
 use gatehouse_store::{Store, StoredCheckpoint};
 use std::path::Path;
@@ -137,10 +137,10 @@ impl Checkpointer {
     pub async fn checkpoint_now(&self) -> anyhow::Result<StoredCheckpoint> {
         let _guard = self.making.lock().await;
         let head = self.store.audit_head().await?;
-        if let Some(last) = self.store.latest_checkpoint().await? {
-            if last.size == head.size {
-                return Ok(last);
-            }
+        if let Some(last) = self.store.latest_checkpoint().await?
+            && last.size == head.size
+        {
+            return Ok(last);
         }
         let nodes = head
             .frontier
@@ -168,8 +168,7 @@ impl Checkpointer {
     }
 
     /// How often the task looks at the log's head: a quarter of the cadence,
-    /// between 10 ms and 250 ms, so a record waits at most the cadence plus
-    /// one look for its checkpoint. One single-row read each time.
+    /// between 10 ms and 250 ms. One single-row read each time.
     fn poll_interval(&self) -> Duration {
         (self.every / 4).clamp(Duration::from_millis(10), Duration::from_millis(250))
     }
@@ -198,16 +197,20 @@ impl Checkpointer {
                 };
                 let Ok(head) = self.store.audit_head().await else {
                     if stopping {
-                        tracing::warn!("could not read the audit head at shutdown: no final checkpoint");
+                        tracing::warn!(
+                            "could not read the audit head at shutdown: no final checkpoint"
+                        );
                         return;
                     }
                     continue;
                 };
                 let grown = head.size > last_size;
+                // Due one look early rather than one look late: checkpoints
+                // are then at most `every` apart while records arrive.
                 let due = grown
                     && (stopping
                         || head.size - last_size >= self.every_records
-                        || last_time.elapsed() >= self.every);
+                        || last_time.elapsed() + self.poll_interval() > self.every);
                 if due {
                     match self.checkpoint_now().await {
                         Ok(c) => {

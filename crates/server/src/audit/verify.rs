@@ -28,10 +28,10 @@ impl VerifyError {
 fn decode_hash(hex_text: &str) -> [u8; 32] {
     // A stored hash that is not 32 bytes of hex is itself tampering: the verifier sees a wrong hash.
     let mut out = [0u8; 32];
-    if let Ok(bytes) = hex::decode(hex_text) {
-        if bytes.len() == 32 {
-            out.copy_from_slice(&bytes);
-        }
+    if let Ok(bytes) = hex::decode(hex_text)
+        && bytes.len() == 32
+    {
+        out.copy_from_slice(&bytes);
     }
     out
 }

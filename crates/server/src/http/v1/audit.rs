@@ -314,7 +314,8 @@ pub async fn consistency(
             leaves.len()
         )));
     }
-    let proof = crate::audit::checkpoints::consistency(&leaves, from).map_err(ApiError::Internal)?;
+    let proof =
+        crate::audit::checkpoints::consistency(&leaves, from).map_err(ApiError::Internal)?;
     Ok(Json(ConsistencyView { from, to, proof }))
 }
 
