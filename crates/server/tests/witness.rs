@@ -467,3 +467,54 @@ on_both_engines!(
             .expect("the 1 s cadence keeps the rule");
     }
 );
+
+/// Records written just before shutdown are signed by the final checkpoint.
+async fn shutdown_signs_the_last_records(engine: gatehouse_store::EngineKind) {
+    let (store, _url) =
+        gatehouse_store::testing::fresh_store_with_url(engine, "shutdown_checkpoint").await;
+    let key = std::env::temp_dir().join(format!(
+        "gatehouse-test-{}.audit-key",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let config = gatehouse_server::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        audit_key: Some(key),
+        checkpoint_every: Duration::from_secs(3600),
+        checkpoint_every_records: 1_000_000,
+        ..Default::default()
+    };
+    let app = gatehouse_server::Application::build_with_store(config, store.clone())
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let record = |n: u32| gatehouse_store::NewDisclosure {
+        prison_number: None,
+        consumer: "test".into(),
+        content: format!("{{\"n\":{n}}}"),
+    };
+    store.append_audit(&[record(1)]).await.unwrap();
+    // The checkpointer signs what it finds at start, then not for an hour.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(store.latest_checkpoint().await.unwrap().unwrap().size, 1);
+    store.append_audit(&[record(2), record(3)]).await.unwrap();
+    tx.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(store.latest_checkpoint().await.unwrap().unwrap().size, 3);
+}
+
+mod shutdown_checkpoint {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        shutdown_signs_the_last_records(gatehouse_store::EngineKind::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        shutdown_signs_the_last_records(gatehouse_store::EngineKind::Postgres).await;
+    }
+}
