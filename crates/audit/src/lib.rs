@@ -8,17 +8,21 @@
 //! | [`chain`] | the hash chain stored beside each record: `chain_i = SHA-256(0x02 \|\| chain_{i-1} \|\| leaf_hash_i)`, `chain_0` = 32 zero bytes |
 //! | [`checkpoint`] | signed checkpoints: C2SP tlog-checkpoint body (origin, size, base64 root, RFC 3339 timestamp) in a C2SP signed-note, Ed25519; [`Signer`], [`PublicKey`], parser for outside input |
 //! | [`log`] | the writer's side: [`Appender`] gives the leaf hash and chain value to store with each new record and the checkpoint to sign |
+//! | [`cadence`] | the checkpoint cadence rule: no record waits longer than the allowance for a signed checkpoint; names the gap |
+//! | [`witness`] | a witness's decision: does a new checkpoint extend the held one (else rollback or fork) |
 //! | [`verify`] | [`Verifier`]: streams stored records and checkpoints, recomputes everything, and names the first altered, deleted, inserted or reordered record, or the checkpoint that no longer matches |
 //!
 //! The record's bytes (`content`) are whatever canonical encoding the store
 //! chooses; they are hashed exactly as stored. Seqs start at 1; Merkle leaf
 //! indexes start at 0 (leaf `seq - 1`).
 
+pub mod cadence;
 pub mod chain;
 pub mod checkpoint;
 pub mod log;
 pub mod merkle;
 pub mod verify;
+pub mod witness;
 
 pub use chain::{CHAIN_START, Chain, chain_hash};
 pub use checkpoint::{Checkpoint, CheckpointError, PublicKey, SignedCheckpoint, Signer};

@@ -151,6 +151,10 @@ pub enum FindingKind {
     /// A checkpoint's signature does not verify with the log's key (or it
     /// is for another origin): a forged or damaged checkpoint.
     BadSignature,
+    /// Records waited longer for a signed checkpoint than the checkpoint
+    /// cadence allows (see [`crate::cadence`]): a hole in which records
+    /// could have been changed with nothing signed to catch it.
+    CheckpointGap,
 }
 
 impl FindingKind {
@@ -163,6 +167,7 @@ impl FindingKind {
             Self::Reordered => "reordered",
             Self::CheckpointMismatch => "checkpoint-mismatch",
             Self::BadSignature => "bad-signature",
+            Self::CheckpointGap => "checkpoint-gap",
         }
     }
 }
@@ -251,6 +256,14 @@ enum State {
     Failed(Finding),
 }
 
+/// A checkpoint waiting for the verifier to reach its size, with where it
+/// came from (for the finding's wording: "the witnessed checkpoint …").
+#[derive(Debug)]
+struct Queued {
+    cp: SignedCheckpoint,
+    source: &'static str,
+}
+
 #[derive(Debug)]
 struct PendingMismatch {
     finding: Finding,
@@ -260,7 +273,8 @@ struct PendingMismatch {
 
 /// Streaming verifier; see the module docs.
 pub struct Verifier {
-    key: PublicKey,
+    /// The log's keys: the current one and any it was rotated from.
+    keys: Vec<PublicKey>,
     origin: Option<String>,
     window: usize,
     require_anchored_tail: bool,
@@ -271,7 +285,7 @@ pub struct Verifier {
     /// Chain values of recent good records, by position.
     ring: Box<[Hash; LOOKBACK]>,
     /// Checkpoints waiting for the verifier to reach their size, ascending.
-    queue: VecDeque<SignedCheckpoint>,
+    queue: VecDeque<Queued>,
     next_due: u64,
     checkpoints_verified: u64,
     last_checkpoint: Option<(u64, Hash)>,
@@ -295,7 +309,7 @@ impl Verifier {
     /// A verifier for a log signed by `public_key`.
     pub fn new(public_key: PublicKey) -> Self {
         Self {
-            key: public_key,
+            keys: vec![public_key],
             origin: None,
             window: DEFAULT_WINDOW,
             require_anchored_tail: false,
@@ -311,6 +325,16 @@ impl Verifier {
             pending: None,
             started: Instant::now(),
         }
+    }
+
+    /// Also accept checkpoints signed by `key` (a key the log was rotated
+    /// from, or to). Each checkpoint is checked with the key whose signed-note
+    /// key ID it names.
+    pub fn with_key(mut self, key: PublicKey) -> Self {
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+        }
+        self
     }
 
     /// Only accept checkpoints whose origin is `origin` (others are
@@ -353,6 +377,17 @@ impl Verifier {
     /// checked and is an error (unless it repeats the last verified one):
     /// feed checkpoints before the records they cover.
     pub fn check_checkpoint(&mut self, cp: &SignedCheckpoint) -> Result<(), Finding> {
+        self.check_checkpoint_from(cp, "signed")
+    }
+
+    /// [`Self::check_checkpoint`], naming where the checkpoint came from in
+    /// any finding about it (`"witnessed"`: "the witnessed checkpoint for
+    /// size N …"; the default is `"signed"`).
+    pub fn check_checkpoint_from(
+        &mut self,
+        cp: &SignedCheckpoint,
+        source: &'static str,
+    ) -> Result<(), Finding> {
         match &self.state {
             State::Failed(f) => return Err(f.clone()),
             // An earlier record is already known to be bad.
@@ -374,17 +409,24 @@ impl Verifier {
             };
             return Err(self.fail(f));
         }
-        if let Err(e) = cp.verify(&self.key) {
+        // The key whose ID the note names; with none, the first key's
+        // mismatch error says which ID was expected.
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.key_id(&cp.checkpoint.origin) == cp.key_id)
+            .unwrap_or(&self.keys[0]);
+        if let Err(e) = cp.verify(key) {
             let f = Finding {
                 kind: FindingKind::BadSignature,
                 seq: claimed,
-                detail: format!("the checkpoint for size {size} does not verify: {e}"),
+                detail: format!("the {source} checkpoint for size {size} does not verify: {e}"),
             };
             return Err(self.fail(f));
         }
         if size == self.size {
             if self.pending.is_none() {
-                self.compare(cp);
+                self.compare(cp, source);
                 if self.window == 0
                     && let Some(p) = self.pending.take()
                 {
@@ -394,9 +436,18 @@ impl Verifier {
             return Ok(());
         }
         if size > self.size {
-            let at = self.queue.partition_point(|q| q.checkpoint.size <= size);
-            self.queue.insert(at, cp.clone());
-            self.next_due = self.queue.front().map_or(u64::MAX, |q| q.checkpoint.size);
+            let at = self.queue.partition_point(|q| q.cp.checkpoint.size <= size);
+            self.queue.insert(
+                at,
+                Queued {
+                    cp: cp.clone(),
+                    source,
+                },
+            );
+            self.next_due = self
+                .queue
+                .front()
+                .map_or(u64::MAX, |q| q.cp.checkpoint.size);
             return Ok(());
         }
         if self.last_checkpoint == Some((size, cp.checkpoint.root)) {
@@ -494,18 +545,19 @@ impl Verifier {
         if let Some(p) = self.pending.take() {
             return Err(p.finding);
         }
-        if let Some(cp) = self.queue.front() {
-            let s = cp.checkpoint.size;
+        if let Some(q) = self.queue.front() {
+            let s = q.cp.checkpoint.size;
+            let source = q.source;
             let first = self.size + 1;
             let last_good = self.last_checkpoint.map_or(0, |(s, _)| s);
             let mut detail = if s == first {
                 format!(
-                    "record {first} is missing: a signed checkpoint covers {s} records but the log ends at {}",
+                    "record {first} is missing: a {source} checkpoint covers {s} records but the log ends at {}",
                     self.size
                 )
             } else {
                 format!(
-                    "records {first} to {s} are missing: a signed checkpoint covers {s} records but the log ends at {}",
+                    "records {first} to {s} are missing: a {source} checkpoint covers {s} records but the log ends at {}",
                     self.size
                 )
             };
@@ -548,19 +600,22 @@ impl Verifier {
     /// Compares every queued checkpoint whose size is the current size.
     fn run_due(&mut self) {
         while self.next_due == self.size {
-            let Some(cp) = self.queue.pop_front() else {
+            let Some(q) = self.queue.pop_front() else {
                 break;
             };
-            self.next_due = self.queue.front().map_or(u64::MAX, |q| q.checkpoint.size);
+            self.next_due = self
+                .queue
+                .front()
+                .map_or(u64::MAX, |q| q.cp.checkpoint.size);
             if self.pending.is_none() {
-                self.compare(&cp);
+                self.compare(&q.cp, q.source);
             }
         }
     }
 
     /// Compares a (signature-checked) checkpoint of the current size with
     /// the recomputed root; a mismatch becomes pending.
-    fn compare(&mut self, cp: &SignedCheckpoint) {
+    fn compare(&mut self, cp: &SignedCheckpoint, source: &str) {
         let root = self.frontier.root();
         if root == cp.checkpoint.root {
             self.checkpoints_verified += 1;
@@ -573,7 +628,7 @@ impl Verifier {
             kind: FindingKind::CheckpointMismatch,
             seq: from as i64,
             detail: format!(
-                "the signed checkpoint for size {to} has root {} but the stored records recompute to {}: a record in \
+                "the {source} checkpoint for size {to} has root {} but the stored records recompute to {}: a record in \
                  seqs {from} to {to} was rewritten together with every later leaf hash and chain value",
                 B64.encode(cp.checkpoint.root),
                 B64.encode(root)

@@ -17,6 +17,7 @@ mod import;
 mod operator;
 mod report;
 mod staff;
+mod witness;
 
 use clap::{Parser, Subcommand};
 use gatehouse_server::{Application, ServerConfig};
@@ -48,9 +49,18 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// The file holding the audit checkpoint signing key (created if absent).
-        /// Default: beside a SQLite database, or gatehouse-audit.key.
+        /// Default: beside a SQLite database, or gatehouse-audit.key. Keep it
+        /// outside the database's directory and backups. Alternatively give the
+        /// key itself (64 hex digits) in GATEHOUSE_AUDIT_SIGNING_KEY (never logged);
+        /// the file is then not read.
         #[arg(long, env = "GATEHOUSE_AUDIT_KEY")]
         audit_key: Option<std::path::PathBuf>,
+        /// Sign an audit checkpoint at least this often while records are added
+        /// (and once at shutdown), e.g. 1s, 500ms, 1m. `audit verify --cadence`
+        /// must be given the same.
+        #[arg(long, env = "GATEHOUSE_CHECKPOINT_EVERY", default_value = "1s",
+              value_parser = witness::parse_duration)]
+        checkpoint_every: std::time::Duration,
         /// Also publish every event (thin: no record data) to NATS JetStream, e.g. nats://127.0.0.1:4222.
         #[arg(long, env = "GATEHOUSE_NATS_URL")]
         nats_url: Option<String>,
@@ -119,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             audit_key,
+            checkpoint_every,
             nats_url,
         } => {
             let config = ServerConfig {
@@ -128,6 +139,8 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 listen,
                 audit_key,
+                audit_signer: gatehouse_server::audit::checkpoints::signer_from_env()?,
+                checkpoint_every,
                 delivery: gatehouse_server::delivery::DeliveryConfig {
                     nats_url,
                     ..Default::default()

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// The default embedded database: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gatehouse.db";
 
+/// The default checkpoint cadence: what `gatehouse audit verify` expects too.
+pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `sqlite://path` or `postgres://…`.
@@ -23,9 +26,15 @@ pub struct ServerConfig {
     /// The Ed25519 key that signs audit checkpoints: a file, created if absent.
     /// `None`: beside a SQLite database (`<file>.audit-key`), else `gatehouse-audit.key`.
     pub audit_key: Option<PathBuf>,
+    /// The signing key itself, when it is given in the environment
+    /// (`GATEHOUSE_AUDIT_SIGNING_KEY`) rather than in a file; `audit_key` is
+    /// then not read. `Debug` shows only the public key.
+    pub audit_signer: Option<gatehouse_audit::Signer>,
     /// Sign a checkpoint every this many records…
     pub checkpoint_every_records: i64,
-    /// …or this often, when records have been added.
+    /// …or this often (the cadence), while records are being added; and
+    /// once more at shutdown: checkpoints are at most this far apart while
+    /// records arrive, so a record stays unsigned at most about this long.
     pub checkpoint_every: Duration,
     /// Webhooks, the pull feed and NATS.
     pub delivery: crate::delivery::DeliveryConfig,
@@ -56,8 +65,9 @@ impl Default for ServerConfig {
             max_batch_items: 10_000,
             audit: true,
             audit_key: None,
+            audit_signer: None,
             checkpoint_every_records: 1000,
-            checkpoint_every: Duration::from_secs(60),
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             delivery: Default::default(),
         }
     }

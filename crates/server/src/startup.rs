@@ -44,7 +44,7 @@ impl Application {
             .map(|e| (e.code.as_str().to_owned(), e.name))
             .collect();
         let listener = TcpListener::bind(config.listen).await?;
-        let signer = crate::audit::checkpoints::load_or_create_key(&config.audit_key_path())?;
+        let signer = crate::audit::checkpoints::signer_for(&config)?;
         let checkpoints = Arc::new(crate::audit::checkpoints::Checkpointer::new(
             signer,
             store.clone(),
@@ -55,11 +55,13 @@ impl Application {
         let audit = config
             .audit
             .then(|| crate::audit::AuditWriter::spawn(store.clone()));
+        let mut delivery_config = config.delivery.clone();
+        delivery_config.checkpoint = checkpoints.latest();
         let delivery = crate::delivery::Delivery::new(
             store.clone(),
             authorizer.clone(),
             audit.clone(),
-            config.delivery.clone(),
+            delivery_config,
         );
         let state = AppState {
             audit,
@@ -99,12 +101,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         // Delivery runs beside the server and stops with it.
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let checkpointing = self.state.checkpoints.clone().spawn(stopped.clone());
         self.state.delivery.spawn(stopped);
         let router = http::router(self.state, self.body_limit);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);
+        // The checkpointer signs the last records before the process ends.
+        let _ = checkpointing.await;
         served?;
         Ok(())
     }

@@ -169,6 +169,12 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     async fn audit_leaf_hashes(&self, size: i64) -> Result<Vec<String>>;
     async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()>;
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>>;
+    /// The checkpoint with the largest size, if any (the checkpointer asks this every round: one row, not all).
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// The checkpoint signed for exactly this size, if any.
+    async fn checkpoint_at(&self, size: i64) -> Result<Option<StoredCheckpoint>>;
+    /// Checkpoints with `after < size <= upto`, by size (verification streams them beside the records).
+    async fn checkpoints_between(&self, after: i64, upto: i64) -> Result<Vec<StoredCheckpoint>>;
 
     // Break-glass.
     /// Joins the open grant for this consumer, staff user and person, or opens a new one lasting `window`.

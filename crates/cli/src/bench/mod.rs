@@ -15,10 +15,14 @@
 //!   synthetic year (≥ 5 million appointments) against the plain SQL
 //!   aggregate over the same rows, on SQLite and PostgreSQL.
 //!
+//! - [`checkpoints`]: the cost of signing an audit checkpoint every second
+//!   against a 60 s cadence under the same write load.
+//!
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
 pub mod attendance;
 pub mod baseline;
+pub mod checkpoints;
 pub mod common;
 pub mod delivery;
 pub mod ingest;
@@ -43,6 +47,9 @@ pub enum BenchCommand {
     /// (≥ 5 million appointments) against the plain SQL aggregate over the
     /// same rows (target ≤ 2 s on either engine).
     Attendance(attendance::AttendanceArgs),
+    /// What signing an audit checkpoint every second costs (CPU, rows,
+    /// bytes), against the same write load with a 60 s cadence.
+    Checkpoints(checkpoints::CheckpointsArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -51,5 +58,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reads(args) => reads::run(args).await,
         BenchCommand::Delivery(args) => delivery::run(args).await,
         BenchCommand::Attendance(args) => attendance::run(args).await,
+        BenchCommand::Checkpoints(args) => checkpoints::run(args).await,
     }
 }

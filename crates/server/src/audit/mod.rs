@@ -5,7 +5,10 @@
 //! - [`writer`]: group commit. Handlers hand records to one writer task, which
 //!   appends whatever has queued in one transaction; a request is answered
 //!   only once its record is durable.
-//! - [`checkpoints`]: the signing key and the task that signs checkpoints every N records or T seconds.
+//! - [`checkpoints`]: the signing key (a file or the environment), the task that signs checkpoints
+//!   every N records or T seconds (1 s by default) and at shutdown, the latest note for the
+//!   `Gatehouse-Audit-Checkpoint` header, and inclusion and consistency proofs.
+//! - [`verify`]: offline verification, with witnessed checkpoints and the cadence rule.
 
 pub mod checkpoints;
 pub mod disclosure;

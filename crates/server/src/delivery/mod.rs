@@ -57,6 +57,9 @@ pub struct DeliveryConfig {
     pub batch: i64,
     /// Publish every event to NATS JetStream here (`nats://host:port`).
     pub nats_url: Option<String>,
+    /// The latest signed audit checkpoint, sent with every webhook delivery
+    /// (start-up connects it to the checkpointer).
+    pub checkpoint: crate::audit::checkpoints::LatestNote,
 }
 
 impl Default for DeliveryConfig {
@@ -69,6 +72,7 @@ impl Default for DeliveryConfig {
             lease: Duration::from_secs(30),
             batch: 256,
             nats_url: None,
+            checkpoint: crate::audit::checkpoints::no_note(),
         }
     }
 }
@@ -127,6 +131,12 @@ impl Delivery {
 
     pub fn clock(&self) -> &Clock {
         &self.inner.config.clock
+    }
+
+    /// The latest signed audit checkpoint (base64 note) for the
+    /// `Gatehouse-Audit-Checkpoint` header; `None` before the first.
+    pub fn checkpoint_note(&self) -> Option<std::sync::Arc<str>> {
+        self.inner.config.checkpoint.borrow().clone()
     }
 
     /// Called after a change commits: deliver it now rather than at the next poll.

@@ -2,6 +2,7 @@
 
 use super::schedule::{DISABLE_AFTER, next_delay};
 use super::{Delivery, envelope, signing};
+use crate::audit::checkpoints::CHECKPOINT_HEADER;
 use crate::auth::system_principal;
 use gatehouse_policy::Purpose;
 use gatehouse_store::{AttemptResult, ClaimedDelivery, Consumer, SubscriptionStatus};
@@ -62,16 +63,20 @@ pub async fn attempt(
         .collect();
     let signature = signing::signature_header(live, &e.id, timestamp, body.as_bytes());
     let started = std::time::Instant::now();
-    let sent = delivery
+    let mut request = delivery
         .http()
         .post(&sub.url)
         .header("content-type", "application/json")
         .header("webhook-id", &e.id)
         .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await;
+        .header("webhook-signature", signature);
+    // The latest signed audit checkpoint, so every subscriber can witness
+    // the log (docs/events.md). Not part of the Standard Webhooks signature:
+    // it carries its own Ed25519 signature.
+    if let Some(note) = delivery.checkpoint_note() {
+        request = request.header(CHECKPOINT_HEADER, &*note);
+    }
+    let sent = request.body(body).send().await;
     metrics::histogram!("gatehouse_webhook_attempt_seconds")
         .record(started.elapsed().as_secs_f64());
 

@@ -36,7 +36,7 @@ use crate::state::AppState;
         v1::appointments::record_attendance, v1::appointments::history, v1::appointments::list_for_person,
         v1::unlock::unlock_list, v1::attendance::for_establishment, v1::attendance::across_establishments,
         v1::closures::record, v1::closures::list, v1::closures::end,
-        v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::break_glass_queue, v1::audit::review_break_glass,
+        v1::audit::person_disclosures, v1::audit::checkpoint, v1::audit::proof, v1::audit::consistency, v1::audit::break_glass_queue, v1::audit::review_break_glass,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&ApiKeyAuth),

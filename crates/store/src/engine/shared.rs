@@ -1256,11 +1256,28 @@ async fn save_checkpoint(pool: &sqlx::Pool<Db>, c: &StoredCheckpoint) -> Result<
     Ok(())
 }
 
+fn checkpoint_from(r: &DbRow) -> Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint { size: col(r, "size")?, root: col(r, "root")?, signed: col(r, "signed")?, created_at: col(r, "created_at")? })
+}
+
 async fn checkpoints(pool: &sqlx::Pool<Db>) -> Result<Vec<StoredCheckpoint>> {
     let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size").fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| Ok(StoredCheckpoint { size: col(r, "size")?, root: col(r, "root")?, signed: col(r, "signed")?, created_at: col(r, "created_at")? }))
-        .collect()
+    rows.iter().map(checkpoint_from).collect()
+}
+
+async fn latest_checkpoint(pool: &sqlx::Pool<Db>) -> Result<Option<StoredCheckpoint>> {
+    let row = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(pool).await?;
+    row.as_ref().map(checkpoint_from).transpose()
+}
+
+async fn checkpoint_at(pool: &sqlx::Pool<Db>, size: i64) -> Result<Option<StoredCheckpoint>> {
+    let row = sqlx::query("SELECT * FROM audit_checkpoints WHERE size = $1").bind(size).fetch_optional(pool).await?;
+    row.as_ref().map(checkpoint_from).transpose()
+}
+
+async fn checkpoints_between(pool: &sqlx::Pool<Db>, after: i64, upto: i64) -> Result<Vec<StoredCheckpoint>> {
+    let rows = sqlx::query("SELECT * FROM audit_checkpoints WHERE size > $1 AND size <= $2 ORDER BY size").bind(after).bind(upto).fetch_all(pool).await?;
+    rows.iter().map(checkpoint_from).collect()
 }
 
 fn break_glass_from(row: &DbRow) -> Result<BreakGlassRecord> {
@@ -1455,6 +1472,15 @@ impl crate::Store for EngineStore {
     }
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
         checkpoints(&self.reader).await
+    }
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        latest_checkpoint(&self.reader).await
+    }
+    async fn checkpoint_at(&self, size: i64) -> Result<Option<StoredCheckpoint>> {
+        checkpoint_at(&self.reader, size).await
+    }
+    async fn checkpoints_between(&self, after: i64, upto: i64) -> Result<Vec<StoredCheckpoint>> {
+        checkpoints_between(&self.reader, after, upto).await
     }
     async fn break_glass_use(&self, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration, audit: &WriteAudit) -> Result<BreakGlassRecord> {
         break_glass_use(&self.writer, consumer, staff, pn, reason, window, audit).await

@@ -267,6 +267,76 @@ pub async fn checkpoint(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The size of the checkpoint you hold (0 for none).
+    from: i64,
+    /// The size of a later checkpoint (for example the latest from `/v1/audit/checkpoint`).
+    to: i64,
+}
+
+/// A consistency proof between two checkpoints (RFC 6962 §2.1.2).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsistencyView {
+    pub from: i64,
+    pub to: i64,
+    /// Hex node hashes; empty when `from` is 0 or equals `to`. Check it
+    /// against the two signed roots you hold, never against roots from this answer.
+    pub proof: Vec<String>,
+}
+
+fn bad(field: &str, why: String) -> ApiError {
+    ApiError::bad_field(ParseError::new(field, why))
+}
+
+/// Proves that the log at checkpoint `to` extends the log at checkpoint `from`: nothing the older checkpoint covered was changed or removed. Any authenticated consumer: it holds hashes only.
+#[utoipa::path(get, path = "/v1/audit/consistency", tag = "governance",
+    params(ConsistencyParams),
+    responses((status = 200, body = ConsistencyView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 409, body = Problem)),
+    security(("apiKey" = [])))]
+pub async fn consistency(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<ConsistencyParams>,
+) -> Result<Json<ConsistencyView>, ApiError> {
+    let (from, to) = (q.from, q.to);
+    if from < 0 {
+        return Err(bad("from", "must not be negative".into()));
+    }
+    if from > to {
+        return Err(bad(
+            "from",
+            format!("({from}) must not be larger than to ({to}): a log only grows"),
+        ));
+    }
+    // Only signed sizes: a proof is worth something only between roots the
+    // caller can hold signed, and this keeps the question to a known list.
+    for (field, size) in [("from", from), ("to", to)] {
+        if size > 0 && state.store.checkpoint_at(size).await?.is_none() {
+            return Err(bad(
+                field,
+                format!(
+                    "({size}) is not the size of a signed checkpoint of this log (the sizes are in the notes of \
+                     /v1/audit/checkpoint, webhook deliveries and pull-feed pages)"
+                ),
+            ));
+        }
+    }
+    let leaves = state.store.audit_leaf_hashes(to).await?;
+    if (leaves.len() as i64) < to {
+        return Err(ApiError::Conflict(format!(
+            "the log holds {} records, fewer than its signed checkpoint for size {to}: records were removed",
+            leaves.len()
+        )));
+    }
+    let proof =
+        crate::audit::checkpoints::consistency(&leaves, from).map_err(ApiError::Internal)?;
+    Ok(Json(ConsistencyView { from, to, proof }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProofParams {
     /// The tree size to prove against (a checkpoint's size); default: the latest checkpoint.
     size: Option<i64>,

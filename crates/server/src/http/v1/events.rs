@@ -4,6 +4,7 @@
 //! event returned is a disclosure record. With `wait`, an empty answer waits
 //! (long-poll) until an event arrives or the wait ends.
 
+use crate::audit::checkpoints::CHECKPOINT_HEADER;
 use crate::auth::Caller;
 use crate::delivery::envelope::cloud_event;
 use crate::error::{ApiError, Problem};
@@ -11,6 +12,7 @@ use crate::extract::ApiQuery;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
 use gatehouse_domain::ParseError;
 use gatehouse_policy::{Action, Resource};
 use serde::{Deserialize, Serialize};
@@ -58,13 +60,15 @@ fn parse_cursor(raw: &str) -> Result<i64, ApiError> {
 
 /// Events the caller's agreement lets it see, after a cursor.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventParams),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = EventPage, headers(("Gatehouse-Audit-Checkpoint" = String,
+            description = "The latest signed checkpoint of the disclosure audit: the signed note, base64. Keep it to witness the log (docs/events.md)."))),
+        (status = 400, body = Problem), (status = 403, body = Problem)),
     security(("apiKey" = [])))]
 pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<EventParams>,
-) -> Result<Json<EventPage>, ApiError> {
+) -> Result<(HeaderMap, Json<EventPage>), ApiError> {
     caller.authorize(&state, Action::ReadEvents, &Resource::System("events"))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
@@ -126,9 +130,20 @@ pub async fn pull(
             .await;
     }
     let next_cursor = format!("e{after}");
-    Ok(Json(EventPage {
-        next: format!("/v1/events?after={next_cursor}&limit={limit}"),
-        items,
-        next_cursor,
-    }))
+    // The latest signed audit checkpoint, as webhooks carry it: every page
+    // lets the subscriber witness the log.
+    let mut headers = HeaderMap::new();
+    if let Some(note) = state.delivery.checkpoint_note()
+        && let Ok(value) = HeaderValue::from_str(&note)
+    {
+        headers.insert(CHECKPOINT_HEADER, value);
+    }
+    Ok((
+        headers,
+        Json(EventPage {
+            next: format!("/v1/events?after={next_cursor}&limit={limit}"),
+            items,
+            next_cursor,
+        }),
+    ))
 }

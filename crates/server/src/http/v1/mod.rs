@@ -118,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/audit/checkpoint", get(audit::checkpoint))
         .route("/audit/proof/{record}", get(audit::proof))
+        .route("/audit/consistency", get(audit::consistency))
         .route("/audit/break-glass", get(audit::break_glass_queue))
         .route(
             "/audit/break-glass/{id}/review",

@@ -1,0 +1,388 @@
+//! `gatehouse audit witness` and `gatehouse audit verify --witnessed`, the
+//! real binary against a real `gatehouse serve`, on both engines: a
+//! rewrite with the checkpoints dropped is a FORK to the witness and a
+//! mismatch to verify; a witness that started after it agrees with the log,
+//! until it compares notes with the first (`--peer`); a truncation with the
+//! head rewound is a ROLLBACK.
+
+use gatehouse_audit::merkle::{Frontier, Hash, leaf_hash};
+use gatehouse_store::EngineKind;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn gatehouse(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATABASE_URL", db)
+        .env_remove("GATEHOUSE_AUDIT_SIGNING_KEY")
+        .output()
+        .expect("gatehouse runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Exit status 2 and the one line on standard error.
+fn caught(out: Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(db: &str, port: u16, key: &Path) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--audit-key")
+        .arg(key)
+        .env("GATEHOUSE_DATABASE_URL", db)
+        .env_remove("GATEHOUSE_AUDIT_SIGNING_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gatehouse serve starts");
+    let started = Instant::now();
+    while curl(&[&format!("http://127.0.0.1:{port}/health/ready")]).0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server(child)
+}
+
+struct Setup {
+    db: String,
+    dir: PathBuf,
+    base: String,
+    key: String,
+    public_key: String,
+    _server: Server,
+}
+
+impl Setup {
+    fn new(db: String, tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "gatehouse-witness-{tag}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        ok(gatehouse(&db, &["migrate"]));
+        let added = ok(gatehouse(
+            &db,
+            &[
+                "consumer",
+                "add",
+                "--name",
+                "feed",
+                "--template",
+                "prison-feed",
+                "--establishments",
+                "*",
+            ],
+        ));
+        let key = added
+            .split_whitespace()
+            .find(|w| w.starts_with("gh_"))
+            .expect("an API key is printed")
+            .to_owned();
+        let port = free_port();
+        let server = serve(&db, port, &dir.join("audit-key"));
+        let base = format!("http://127.0.0.1:{port}");
+        let mut s = Self {
+            db,
+            dir,
+            base,
+            key,
+            public_key: String::new(),
+            _server: server,
+        };
+        let (code, body) = s.get("/v1/audit/checkpoint");
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        s.public_key = v["publicKey"].as_str().unwrap().to_owned();
+        s
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        curl(&[
+            &format!("{}{path}", self.base),
+            "-H",
+            &format!("Authorization: Bearer {}", self.key),
+        ])
+    }
+
+    /// A feed write: one disclosure record each.
+    fn write(&self, n: usize) {
+        for i in 0..n {
+            let body = serde_json::json!([{
+                "id": format!("ev-{}", uuid::Uuid::new_v4().simple()), "type": "gatehouse.movement",
+                "occurredAt": (chrono::Utc::now() - chrono::Duration::seconds(600 - i as i64)).to_rfc3339(),
+                "prisonNumber": "K1000AA",
+                "movement": {"kind": "reception", "reason": "NEW_ADMISSION", "establishment": "LEI", "cell": "LEI-A-1-001"}
+            }]);
+            let (code, out) = curl(&[
+                "-X",
+                "POST",
+                &format!("{}/v1/prison-events", self.base),
+                "-H",
+                &format!("Authorization: Bearer {}", self.key),
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                &body.to_string(),
+            ]);
+            assert_eq!(code, 200, "{out}");
+        }
+        // Let the checkpointer sign them (1 s cadence).
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+
+    fn witness(&self, state: &str, extra: &[&str]) -> Output {
+        let state = self.dir.join(state);
+        let mut args = vec![
+            "audit",
+            "witness",
+            "--url",
+            &self.base,
+            "--key",
+            &self.key,
+            "--public-key",
+            &self.public_key,
+            "--state",
+        ];
+        let state = state.to_str().unwrap().to_owned();
+        args.push(&state);
+        args.extend_from_slice(extra);
+        gatehouse(&self.db, &args)
+    }
+
+    fn verify_witnessed(&self, state: &str) -> Output {
+        let mut notes: Vec<String> = std::fs::read_dir(self.dir.join(state).join("checkpoints"))
+            .unwrap()
+            .map(|e| e.unwrap().path().display().to_string())
+            .collect();
+        notes.sort();
+        let mut args = vec![
+            "audit",
+            "verify",
+            "--public-key",
+            &self.public_key,
+            "--cadence",
+            "off",
+            "--witnessed",
+        ];
+        args.extend(notes.iter().map(String::as_str));
+        gatehouse(&self.db, &args)
+    }
+}
+
+/// Replaces record `seq`, recomputes every leaf hash and chain value after
+/// it and the head, and deletes every checkpoint row: the database agrees
+/// with itself afterwards.
+async fn rewrite(url: &str, seq: i64) {
+    let store = gatehouse_store::connect(url).await.unwrap();
+    let rows = store.audit_rows(0, 100_000).await.unwrap();
+    let mut frontier = Frontier::new();
+    let mut chain = gatehouse_audit::CHAIN_START;
+    for row in &rows {
+        let mut content = row.content.clone();
+        if row.seq == seq {
+            content = content.replacen('{', "{\"forged\":true,", 1);
+        }
+        let leaf = leaf_hash(content.as_bytes());
+        chain = gatehouse_audit::chain_hash(&chain, &leaf);
+        frontier.push(leaf);
+        if row.seq >= seq {
+            let sql = format!(
+                "UPDATE audit_log SET content = '{}', leaf_hash = '{}', chain = '{}' WHERE seq = {}",
+                content.replace('\'', "''"),
+                hex::encode(leaf),
+                hex::encode(chain),
+                row.seq
+            );
+            gatehouse_store::testing::execute_raw(url, &sql).await;
+        }
+    }
+    set_head(url, rows.len() as i64, &chain, &frontier).await;
+    gatehouse_store::testing::execute_raw(url, "DELETE FROM audit_checkpoints").await;
+}
+
+async fn set_head(url: &str, size: i64, chain: &Hash, frontier: &Frontier) {
+    let nodes: Vec<String> = frontier.nodes().iter().map(hex::encode).collect();
+    let sql = format!(
+        "UPDATE audit_head SET size = {size}, chain = '{}', frontier = '{}' WHERE id = 1",
+        hex::encode(chain),
+        serde_json::to_string(&nodes).unwrap()
+    );
+    gatehouse_store::testing::execute_raw(url, &sql).await;
+}
+
+/// Deletes the records after `keep`, their checkpoints, and rewinds the head.
+async fn truncate(url: &str, keep: i64) {
+    let store = gatehouse_store::connect(url).await.unwrap();
+    let rows = store.audit_rows(0, keep).await.unwrap();
+    let mut frontier = Frontier::new();
+    for row in &rows {
+        frontier.push(hex::decode(&row.leaf_hash).unwrap().try_into().unwrap());
+    }
+    let chain: Hash = hex::decode(&rows.last().unwrap().chain)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    gatehouse_store::testing::execute_raw(
+        url,
+        &format!("DELETE FROM audit_log WHERE seq > {keep}"),
+    )
+    .await;
+    gatehouse_store::testing::execute_raw(
+        url,
+        &format!("DELETE FROM audit_checkpoints WHERE size > {keep}"),
+    )
+    .await;
+    set_head(url, keep, &chain, &frontier).await;
+}
+
+async fn rewrite_and_fork(engine: EngineKind) {
+    let url = gatehouse_store::testing::fresh_url(engine, "cliwitnessfork").await;
+    let s = Setup::new(url.clone(), "fork");
+    s.write(3);
+    assert!(ok(s.witness("a", &[])).contains("first checkpoint held"));
+    s.write(3);
+    assert!(ok(s.witness("a", &[])).contains("consistent"));
+    ok(s.verify_witnessed("a"));
+
+    rewrite(&url, 2).await;
+    // The database alone passes.
+    ok(gatehouse(
+        &url,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            &s.public_key,
+            "--cadence",
+            "off",
+        ],
+    ));
+    // verify --witnessed names the first bad record's range: before the
+    // first witnessed size (records 1..=3 here, which holds record 2).
+    let out = s.verify_witnessed("a");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoint-mismatch at seq 1") && err.contains("witnessed checkpoint"),
+        "{err}"
+    );
+    // The witness holding the old history: a fork.
+    s.write(1);
+    let err = caught(s.witness("a", &[]));
+    assert!(err.contains("FORK"), "{err}");
+
+    // A witness that starts now sees a consistent (rewritten) log…
+    ok(s.witness("b", &[]));
+    // …until it compares notes with the first one.
+    let peer = s.dir.join("a").join("latest.note");
+    let err = caught(s.witness("b", &["--peer", peer.to_str().unwrap()]));
+    assert!(err.contains("FORK"), "{err}");
+
+    // A note carried in a header (base64) is accepted from a file.
+    let (_, body) = s.get("/v1/audit/checkpoint");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    use base64::Engine as _;
+    let header = base64::engine::general_purpose::STANDARD.encode(v["signed"].as_str().unwrap());
+    let note = s.dir.join("header.txt");
+    std::fs::write(&note, header).unwrap();
+    ok(s.witness("b", &["--note", note.to_str().unwrap()]));
+}
+
+async fn truncate_and_rollback(engine: EngineKind) {
+    let url = gatehouse_store::testing::fresh_url(engine, "cliwitnesscut").await;
+    let s = Setup::new(url.clone(), "cut");
+    s.write(4);
+    ok(s.witness("a", &[]));
+    let held = gatehouse_store::connect(&url)
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
+    truncate(&url, held - 2).await;
+    ok(gatehouse(
+        &url,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            &s.public_key,
+            "--cadence",
+            "off",
+        ],
+    ));
+    let out = s.verify_witnessed("a");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("deleted at seq {}", held - 1)),
+        "{err}"
+    );
+    let err = caught(s.witness("a", &[]));
+    assert!(err.contains("ROLLBACK"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewrite_is_a_fork_sqlite() {
+    rewrite_and_fork(EngineKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewrite_is_a_fork_postgres() {
+    rewrite_and_fork(EngineKind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_is_a_rollback_sqlite() {
+    truncate_and_rollback(EngineKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_is_a_rollback_postgres() {
+    truncate_and_rollback(EngineKind::Postgres).await;
+}
