@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub checkpoint_every: Duration,
     /// Webhooks, the pull feed and NATS.
     pub delivery: crate::delivery::DeliveryConfig,
+    /// HTTPS, and mutual TLS with a client CA; `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl ServerConfig {
@@ -59,6 +61,7 @@ impl Default for ServerConfig {
             checkpoint_every_records: 1000,
             checkpoint_every: Duration::from_secs(60),
             delivery: Default::default(),
+            tls: None,
         }
     }
 }
