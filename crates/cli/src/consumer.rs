@@ -120,7 +120,14 @@ fn describe(binding: &ClientCertBinding) -> String {
     if parts.is_empty() {
         return "key only".into();
     }
-    parts.push(if binding.required { "required" } else { "optional" }.into());
+    parts.push(
+        if binding.required {
+            "required"
+        } else {
+            "optional"
+        }
+        .into(),
+    );
     format!("client cert {}", parts.join(" "))
 }
 
@@ -203,7 +210,10 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             if !store.set_client_cert(&name, &binding).await? {
                 anyhow::bail!("no active consumer named {name}");
             }
-            println!("{name}: {}; it applies from the next request", describe(&binding));
+            println!(
+                "{name}: {}; it applies from the next request",
+                describe(&binding)
+            );
         }
         ConsumerCommand::List => {
             for c in store.list_consumers().await? {

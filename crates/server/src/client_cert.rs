@@ -108,8 +108,8 @@ pub fn parse_subject(raw: &str) -> Result<String, ParseError> {
     if trimmed.is_empty() || trimmed.len() > 1000 {
         return Err(ParseError::new(field, rule));
     }
-    let name =
-        x509_cert::name::RdnSequence::from_str(trimmed).map_err(|_| ParseError::new(field, rule))?;
+    let name = x509_cert::name::RdnSequence::from_str(trimmed)
+        .map_err(|_| ParseError::new(field, rule))?;
     if name.is_empty() {
         return Err(ParseError::new(field, rule));
     }

@@ -92,8 +92,9 @@ impl Application {
     pub fn local_addr(&self) -> SocketAddr {
         match &self.listener {
             Bound::Plain(l) => l.local_addr().expect("a bound listener has an address"),
-            Bound::Tls(l) => axum::serve::Listener::local_addr(l)
-                .expect("a bound listener has an address"),
+            Bound::Tls(l) => {
+                axum::serve::Listener::local_addr(l).expect("a bound listener has an address")
+            }
         }
     }
 

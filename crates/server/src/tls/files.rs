@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read the {what} {}: {e}", path.display()))
+    std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the {what} {}: {e}", path.display()))
 }
 
 /// Every certificate in a PEM file; at least one.
