@@ -381,8 +381,7 @@ fn bad_certificate_or_key_files_stop_start_up_with_a_clear_line() {
     ];
     for (config, says) in cases {
         let message = gatehouse_server::tls::server_config(&config)
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(message.contains(says), "{message:?} should say {says:?}");
         assert!(!message.contains('\n'), "one line: {message:?}");

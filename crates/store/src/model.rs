@@ -162,6 +162,9 @@ pub struct StoredKey {
     pub hash: String,
 }
 
+// One per request, moved straight into the caller: boxing the consumer
+// (grown by its certificate binding) would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyLookup {
     Live(Consumer),
