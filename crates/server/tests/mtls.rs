@@ -387,3 +387,37 @@ fn bad_certificate_or_key_files_stop_start_up_with_a_clear_line() {
         assert!(!message.contains('\n'), "one line: {message:?}");
     }
 }
+
+on_both_engines_tls!(
+    a_certificate_is_bound_to_one_active_consumer,
+    one_holder_per_certificate
+);
+async fn one_holder_per_certificate(engine: EngineKind, tag: &str) {
+    let t = spawn(engine, tag, ClientAuth::Required).await;
+    let store = &t.app.store;
+    let taken = ClientCertBinding {
+        sha256: Some(t.pki.health.sha256.clone()),
+        subject: None,
+        required: true,
+    };
+    let refused = store.set_client_cert("mdi-health", &taken).await;
+    assert!(
+        matches!(&refused, Err(gatehouse_store::StoreError::Conflict(m)) if m.contains("lei-health")),
+        "{refused:?}"
+    );
+    let listed = store.list_consumers().await.unwrap();
+    let health = listed.iter().find(|c| c.name == "lei-health").unwrap();
+    assert_eq!(health.client_cert, taken, "the binding reads back");
+    // A revoked consumer lets its replacement take the certificate; the old
+    // consumer's key is refused as revoked, certificate or not.
+    assert!(store.revoke_consumer("lei-health").await.unwrap());
+    assert!(store.set_client_cert("mdi-health", &taken).await.unwrap());
+    let (status, _) = t
+        .answer(Some(&t.pki.health), "lei-health", "/v1/people/A1234BC")
+        .await;
+    assert_eq!(status, 401);
+    // An unknown consumer, and clearing a binding.
+    assert!(!store.set_client_cert("nobody", &taken).await.unwrap());
+    let cleared = ClientCertBinding::default();
+    assert!(store.set_client_cert("mdi-health", &cleared).await.unwrap());
+}

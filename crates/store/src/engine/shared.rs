@@ -305,6 +305,10 @@ async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) ->
 
 async fn set_client_cert(pool: &sqlx::Pool<Db>, consumer: &str, binding: &ClientCertBinding) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
+    let active = sqlx::query("SELECT 1 FROM consumers WHERE name = $1 AND revoked_at IS NULL").bind(consumer).fetch_optional(&mut *tx).await?;
+    if active.is_none() {
+        return Ok(false);
+    }
     // Checked here, not left to the unique indexes, so the refusal names the holder.
     let holder = sqlx::query(
         "SELECT name FROM consumers WHERE revoked_at IS NULL AND name <> $1 \
