@@ -421,3 +421,33 @@ async fn one_holder_per_certificate(engine: EngineKind, tag: &str) {
     let cleared = ClientCertBinding::default();
     assert!(store.set_client_cert("mdi-health", &cleared).await.unwrap());
 }
+
+on_both_engines_tls!(
+    shutdown_over_tls_stops_taking_connections,
+    shutdown_over_tls
+);
+async fn shutdown_over_tls(engine: EngineKind, tag: &str) {
+    let t = spawn(engine, tag, ClientAuth::Required).await;
+    let (status, _) = t
+        .answer(Some(&t.pki.health), "lei-health", "/v1/people/A1234BC")
+        .await;
+    assert_eq!(status, 200);
+    let TlsApp { app, pki, base } = t;
+    // A fresh client each time, so no pooled connection outlives the listener.
+    let live = || {
+        pki.client(Some(&pki.health))
+            .get(format!("{base}/health/live"))
+            .send()
+    };
+    assert!(live().await.unwrap().status().is_success());
+    drop(app); // drops the shutdown sender: run_until_stopped begins its graceful stop
+    let mut refused = false;
+    for _ in 0..50 {
+        if live().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the TLS listener closed after shutdown");
+}
