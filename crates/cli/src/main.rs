@@ -94,6 +94,15 @@ struct TlsArgs {
     /// consumer set to require a certificate is still refused.
     #[arg(long, env = "GATEHOUSE_CLIENT_AUTH", requires = "client_ca")]
     client_auth: Option<gatehouse_server::tls::ClientAuth>,
+    /// With --client-ca: revocation lists (PEM) from the client CAs; a listed
+    /// certificate fails the handshake. Repeat, or comma-separate in the variable.
+    #[arg(
+        long,
+        env = "GATEHOUSE_CLIENT_CRL",
+        requires = "client_ca",
+        value_delimiter = ','
+    )]
+    client_crl: Vec<std::path::PathBuf>,
 }
 
 impl TlsArgs {
@@ -104,6 +113,7 @@ impl TlsArgs {
             key,
             client_ca: self.client_ca,
             client_auth: self.client_auth.unwrap_or_default(),
+            client_crls: self.client_crl,
         })
     }
 }

@@ -40,7 +40,12 @@ struct Pki {
     other_ca: Client,
     /// CN=lei-health, from the client CA, expired in 2021.
     expired: Client,
+    /// CN=lei-health, from the client CA, listed in its revocation list.
+    revoked: Client,
 }
+
+/// The serial number the client CA's revocation list names.
+const REVOKED_SERIAL: u64 = 666;
 
 /// As `openssl x509 -noout -subject -nameopt RFC2253` prints it (rcgen puts O before CN).
 const WING_SUBJECT: &str = "O=Gatehouse Tests,CN=lei-wing";
@@ -54,9 +59,10 @@ fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
     (params, key, pem)
 }
 
-fn client(issuer: &Issuer<'_, KeyPair>, cn: &str, expired: bool) -> Client {
+fn client(issuer: &Issuer<'_, KeyPair>, cn: &str, expired: bool, serial: u64) -> Client {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.serial_number = Some(serial.into());
     params.distinguished_name.push(DnType::CommonName, cn);
     params
         .distinguished_name
@@ -101,13 +107,31 @@ fn pki() -> Pki {
     std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
     std::fs::write(dir.join("client-ca.pem"), ca_pem).unwrap();
 
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2024, 1, 1),
+        next_update: rcgen::date_time_ymd(2099, 1, 1),
+        crl_number: 1u64.into(),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: REVOKED_SERIAL.into(),
+            revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&clients)
+    .unwrap();
+    std::fs::write(dir.join("client-ca.crl"), crl.pem().unwrap()).unwrap();
+
     Pki {
         server_ca_pem,
-        health: client(&clients, "lei-health", false),
-        wing: client(&clients, "lei-wing", false),
-        feed: client(&clients, "prison-feed", false),
-        other_ca: client(&other, "lei-health", false),
-        expired: client(&clients, "lei-health", true),
+        health: client(&clients, "lei-health", false, 1),
+        wing: client(&clients, "lei-wing", false, 2),
+        feed: client(&clients, "prison-feed", false, 3),
+        other_ca: client(&other, "lei-health", false, 4),
+        expired: client(&clients, "lei-health", true, 5),
+        revoked: client(&clients, "lei-health", false, REVOKED_SERIAL),
         dir,
     }
 }
@@ -119,6 +143,7 @@ impl Pki {
             key: self.dir.join("server.key"),
             client_ca: Some(self.dir.join("client-ca.pem")),
             client_auth,
+            client_crls: vec![self.dir.join("client-ca.crl")],
         }
     }
 
@@ -268,6 +293,7 @@ async fn handshake_failures(engine: EngineKind, tag: &str) {
     for (what, identity) in [
         ("another CA's", Some(&t.pki.other_ca)),
         ("an expired", Some(&t.pki.expired)),
+        ("a revoked", Some(&t.pki.revoked)),
         ("no", None),
     ] {
         let r = t.get(identity, "lei-health", "/v1/people/A1234BC").await;
@@ -377,6 +403,13 @@ fn bad_certificate_or_key_files_stop_start_up_with_a_clear_line() {
                 ..good.clone()
             },
             "cannot read the client CA file (--client-ca)",
+        ),
+        (
+            TlsConfig {
+                client_crls: vec![pki.dir.join("junk.pem")],
+                ..good.clone()
+            },
+            "holds no PEM revocation list",
         ),
     ];
     for (config, says) in cases {

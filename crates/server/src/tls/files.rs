@@ -3,7 +3,7 @@
 
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -52,4 +52,26 @@ pub fn roots(path: &Path) -> anyhow::Result<Arc<RootCertStore>> {
         })?;
     }
     Ok(Arc::new(roots))
+}
+
+/// Every revocation list in these PEM files; each file must hold at least one.
+pub fn crls(
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<CertificateRevocationListDer<'static>>> {
+    let what = "client CRL file (--client-crl)";
+    let mut all = vec![];
+    for path in paths {
+        let pem = read(path, what)?;
+        let crls = CertificateRevocationListDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("the {what} {} is not valid PEM: {e}", path.display()))?;
+        if crls.is_empty() {
+            anyhow::bail!(
+                "the {what} {} holds no PEM revocation list (-----BEGIN X509 CRL-----)",
+                path.display()
+            );
+        }
+        all.extend(crls);
+    }
+    Ok(all)
 }
