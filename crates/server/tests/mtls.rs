@@ -136,6 +136,12 @@ fn pki() -> Pki {
     }
 }
 
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Pki {
     fn config(&self, client_auth: ClientAuth) -> TlsConfig {
         TlsConfig {
