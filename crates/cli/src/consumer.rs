@@ -1,12 +1,12 @@
 //! `gatehouse consumer …`: register consumer systems and issue their keys.
 //! A key is shown once, when it is made; only its hash is kept.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use gatehouse_domain::{OrgType, Scope};
 use gatehouse_policy::Agreement;
 use gatehouse_policy::templates::{TEMPLATES, template};
 use gatehouse_server::auth::issue_key;
-use gatehouse_store::NewConsumer;
+use gatehouse_store::{ClientCertBinding, NewConsumer};
 
 #[derive(Subcommand)]
 pub enum ConsumerCommand {
@@ -31,6 +31,17 @@ pub enum ConsumerCommand {
         /// Establishments it serves: `LEI,MDI`, or `*` for all.
         #[arg(long)]
         establishments: String,
+        #[command(flatten)]
+        cert: CertArgs,
+    },
+    /// Bind a consumer to its TLS client certificate (replacing any binding), or --clear it.
+    SetClientCert {
+        name: String,
+        #[command(flatten)]
+        cert: CertArgs,
+        /// Remove the binding and the requirement.
+        #[arg(long, conflicts_with_all = ["client_cert_fingerprint", "client_cert_subject", "require_client_cert"])]
+        clear: bool,
     },
     /// Replace a consumer's agreement. It applies from the consumer's next request: no restart.
     SetAgreement {
@@ -56,6 +67,70 @@ pub enum ConsumerCommand {
     Templates,
 }
 
+/// The client certificate a consumer is bound to (mutual TLS). Every part
+/// given must match the certificate presented with the consumer's key.
+#[derive(Args)]
+pub struct CertArgs {
+    /// SHA-256 fingerprint of the client certificate: hex, plain or colon-separated
+    /// (as `openssl x509 -noout -fingerprint -sha256 -in client.pem` prints it).
+    #[arg(long)]
+    client_cert_fingerprint: Option<String>,
+    /// Subject of the client certificate, RFC 4514: `CN=lei-health,O=HMP Leeds`.
+    #[arg(long)]
+    client_cert_subject: Option<String>,
+    /// Refuse the consumer's key unless its bound certificate comes with it.
+    #[arg(long)]
+    require_client_cert: bool,
+}
+
+impl CertArgs {
+    fn binding(&self) -> anyhow::Result<ClientCertBinding> {
+        use gatehouse_server::client_cert::{parse_fingerprint, parse_subject};
+        let binding = ClientCertBinding {
+            sha256: self
+                .client_cert_fingerprint
+                .as_deref()
+                .map(parse_fingerprint)
+                .transpose()?,
+            subject: self
+                .client_cert_subject
+                .as_deref()
+                .map(parse_subject)
+                .transpose()?,
+            required: self.require_client_cert,
+        };
+        if binding.required && !binding.is_bound() {
+            anyhow::bail!(
+                "--require-client-cert needs the certificate: give --client-cert-fingerprint or --client-cert-subject"
+            );
+        }
+        Ok(binding)
+    }
+}
+
+/// How `consumer list` shows a binding.
+fn describe(binding: &ClientCertBinding) -> String {
+    let mut parts = vec![];
+    if let Some(f) = &binding.sha256 {
+        parts.push(format!("sha256={f}"));
+    }
+    if let Some(s) = &binding.subject {
+        parts.push(format!("subject=\"{s}\""));
+    }
+    if parts.is_empty() {
+        return "key only".into();
+    }
+    parts.push(
+        if binding.required {
+            "required"
+        } else {
+            "optional"
+        }
+        .into(),
+    );
+    format!("client cert {}", parts.join(" "))
+}
+
 pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
     if let ConsumerCommand::Templates = cmd {
         for t in TEMPLATES {
@@ -72,7 +147,13 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             agreement,
             org_type,
             establishments,
+            cert,
         } => {
+            // Checked before anything is stored, so a bad flag adds nothing.
+            let binding = cert.binding()?;
+            if let Some(holder) = holder_of(&*store, &binding).await? {
+                anyhow::bail!("that client certificate is already bound to consumer {holder}");
+            }
             let (agreement, org) = resolve_agreement(t.as_deref(), agreement.as_deref())?;
             let org = match (org, org_type) {
                 (Some(o), _) => o,
@@ -103,6 +184,50 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                 c.agreement
             );
             println!("API key (shown once; store it now): {}", key.secret);
+            if binding.is_bound() {
+                store
+                    .set_client_cert(
+                        &c.name,
+                        &binding,
+                        &crate::operator::change("consumer", "set-client-cert", &[]),
+                    )
+                    .await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "consumer {} was added, but binding its client certificate failed ({e}); \
+                         retry with `gatehouse consumer set-client-cert {}`",
+                        c.name,
+                        c.name
+                    )
+                })?;
+                println!("{}", describe(&binding));
+            }
+        }
+        ConsumerCommand::SetClientCert { name, cert, clear } => {
+            let binding = if clear {
+                ClientCertBinding::default()
+            } else {
+                let b = cert.binding()?;
+                if !b.is_bound() {
+                    anyhow::bail!(
+                        "give --client-cert-fingerprint and/or --client-cert-subject, or --clear"
+                    );
+                }
+                b
+            };
+            if !store
+                .set_client_cert(
+                    &name,
+                    &binding,
+                    &crate::operator::change("consumer", "set-client-cert", &[]),
+                )
+                .await?
+            {
+                anyhow::bail!("no active consumer named {name}");
+            }
+            println!(
+                "{name}: {}; it applies from the next request",
+                describe(&binding)
+            );
         }
         ConsumerCommand::List => {
             for c in store.list_consumers().await? {
@@ -113,12 +238,13 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                     "active"
                 };
                 println!(
-                    "{:<20} {:<11} {:<24} {:<20} {}",
+                    "{:<20} {:<11} {:<24} {:<20} {:<8} {}",
                     c.name,
                     c.org_type.as_str(),
                     c.agreement,
                     scope,
-                    state
+                    state,
+                    describe(&c.client_cert)
                 );
             }
         }
@@ -182,6 +308,29 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
         ConsumerCommand::Templates => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// The active consumer already bound to this certificate, if any.
+async fn holder_of(
+    store: &dyn gatehouse_store::Store,
+    binding: &ClientCertBinding,
+) -> anyhow::Result<Option<String>> {
+    if !binding.is_bound() {
+        return Ok(None);
+    }
+    // An empty fingerprint matches none stored (they are 64 hex digits).
+    let sha256 = binding.sha256.as_deref().unwrap_or("");
+    let active: Vec<String> = store
+        .list_consumers()
+        .await?
+        .into_iter()
+        .filter(|c| c.revoked_at.is_none())
+        .map(|c| c.name)
+        .collect();
+    let held = store
+        .consumers_by_client_cert(sha256, binding.subject.as_deref())
+        .await?;
+    Ok(held.into_iter().find(|h| active.contains(h)))
 }
 
 /// The agreement to install: a template by name, or a Cedar file, validated

@@ -64,6 +64,8 @@ enum Command {
         /// Also publish every event (thin: no record data) to NATS JetStream, e.g. nats://127.0.0.1:4222.
         #[arg(long, env = "GATEHOUSE_NATS_URL")]
         nats_url: Option<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Run the demo: synthetic estate, demo consumers and keys, the server.
     Demo(demo::DemoArgs),
@@ -83,6 +85,48 @@ enum Command {
     /// Benchmarks against the DESIGN.md §6 targets (fresh databases; see bench/README.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// HTTPS and mutual TLS (see docs/identity-and-transport.md). Without
+/// --tls-cert the server speaks plain HTTP.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// Serve HTTPS with this certificate chain (PEM, the server's own certificate first).
+    #[arg(long, env = "GATEHOUSE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Mutual TLS: CA certificates (PEM bundle) that issue client certificates.
+    #[arg(long, env = "GATEHOUSE_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<std::path::PathBuf>,
+    /// With --client-ca: `required` (default) refuses a connection without a client
+    /// certificate in the handshake; `optional` lets it in (staff browsers), and a
+    /// consumer set to require a certificate is still refused.
+    #[arg(long, env = "GATEHOUSE_CLIENT_AUTH", requires = "client_ca")]
+    client_auth: Option<gatehouse_server::tls::ClientAuth>,
+    /// With --client-ca: revocation lists (PEM) from the client CAs; a listed
+    /// certificate fails the handshake. Repeat, or comma-separate in the variable.
+    #[arg(
+        long,
+        env = "GATEHOUSE_CLIENT_CRL",
+        requires = "client_ca",
+        value_delimiter = ','
+    )]
+    client_crl: Vec<std::path::PathBuf>,
+}
+
+impl TlsArgs {
+    fn config(self) -> Option<gatehouse_server::tls::TlsConfig> {
+        let (cert, key) = (self.tls_cert?, self.tls_key?);
+        Some(gatehouse_server::tls::TlsConfig {
+            cert,
+            key,
+            client_ca: self.client_ca,
+            client_auth: self.client_auth.unwrap_or_default(),
+            client_crls: self.client_crl,
+        })
+    }
 }
 
 fn init_logging(json: bool) {
@@ -131,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
             audit_key,
             checkpoint_every,
             nats_url,
+            tls,
         } => {
             let config = ServerConfig {
                 database_url: database_url(
@@ -145,10 +190,11 @@ async fn main() -> anyhow::Result<()> {
                     nats_url,
                     ..Default::default()
                 },
+                tls: tls.config(),
                 ..ServerConfig::default()
             };
             let app = Application::build(config).await?;
-            tracing::info!(address = %app.local_addr(), "Gatehouse listening");
+            tracing::info!(address = %app.local_addr(), scheme = app.scheme(), "Gatehouse listening");
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Demo(args) => {

@@ -104,6 +104,7 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             }
         };
+        crate::client_cert::check(parts, state, &consumer).await?;
         let on_behalf_of = match parts.headers.get(ON_BEHALF_OF) {
             None => None,
             Some(v) => {

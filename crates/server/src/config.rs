@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub checkpoint_every: Duration,
     /// Webhooks, the pull feed and NATS.
     pub delivery: crate::delivery::DeliveryConfig,
+    /// HTTPS, and mutual TLS with a client CA; `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl ServerConfig {
@@ -69,6 +71,7 @@ impl Default for ServerConfig {
             checkpoint_every_records: 1000,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             delivery: Default::default(),
+            tls: None,
         }
     }
 }

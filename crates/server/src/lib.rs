@@ -9,6 +9,8 @@
 //! - [`audit`]: disclosure records, group-commit writer, signed checkpoints.
 //! - [`delivery`]: events from the outbox to subscribers: webhooks, the pull feed's views, NATS.
 //! - [`auth`]: API keys (generation, hashing) and the authenticated [`Caller`](auth::Caller) extractor.
+//! - [`client_cert`]: the TLS client certificate as a second proof, checked against the key's consumer.
+//! - [`tls`]: HTTPS and mutual TLS with rustls: files, verifier, listener.
 //! - [`extract`]: path, query and body extractors whose rejections are problems, not plain text.
 //! - [`telemetry`]: logging without personal data, Prometheus metrics, request ids.
 //! - [`http`]: the routes: `/v1` REST, health, metrics, OpenAPI and its docs page.
@@ -16,6 +18,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod client_cert;
 pub mod config;
 pub mod delivery;
 pub mod error;
@@ -24,6 +27,7 @@ pub mod http;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::ServerConfig;
 pub use startup::Application;

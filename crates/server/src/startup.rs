@@ -7,6 +7,7 @@ use crate::config::ServerConfig;
 use crate::http;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::tls::{TlsListener, TlsPeer};
 use gatehouse_domain::Establishment;
 use gatehouse_policy::CedarAuthorizer;
 use gatehouse_store::Store;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub struct Application {
-    listener: TcpListener,
+    listener: Bound,
     state: AppState,
     body_limit: usize,
 }
@@ -43,7 +44,17 @@ impl Application {
             .into_iter()
             .map(|e| (e.code.as_str().to_owned(), e.name))
             .collect();
+        // Checked before binding, so a bad certificate or key stops start-up.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(config.listen).await?;
+        let listener = match tls {
+            None => Bound::Plain(listener),
+            Some(tls) => Bound::Tls(TlsListener::new(listener, tls)?),
+        };
         let signer = crate::audit::checkpoints::signer_for(&config)?;
         let checkpoints = Arc::new(crate::audit::checkpoints::Checkpointer::new(
             signer,
@@ -81,9 +92,20 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        match &self.listener {
+            Bound::Plain(l) => l.local_addr().expect("a bound listener has an address"),
+            Bound::Tls(l) => {
+                axum::serve::Listener::local_addr(l).expect("a bound listener has an address")
+            }
+        }
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.listener {
+            Bound::Plain(_) => "http",
+            Bound::Tls(_) => "https",
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -104,13 +126,32 @@ impl Application {
         let checkpointing = self.state.checkpoints.clone().spawn(stopped.clone());
         self.state.delivery.spawn(stopped);
         let router = http::router(self.state, self.body_limit);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = match self.listener {
+            Bound::Plain(listener) => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            // Each request carries what its connection proved (ConnectInfo<TlsPeer>).
+            Bound::Tls(listener) => {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<TlsPeer>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+        };
         let _ = stop.send(true);
         // The checkpointer signs the last records before the process ends.
         let _ = checkpointing.await;
         served?;
         Ok(())
     }
+}
+
+/// The listening socket: plain HTTP (the default) or TLS.
+enum Bound {
+    Plain(TcpListener),
+    Tls(TlsListener),
 }

@@ -96,6 +96,22 @@ pub trait Store: StaffStore + Send + Sync + 'static {
     async fn revoke_consumer(&self, name: &str, audit: &WriteAudit) -> Result<bool>;
     /// The consumer holding a live key with this prefix and hash, if any.
     async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup>;
+    /// Binds an active consumer to its TLS client certificate (or, with an
+    /// empty binding, unbinds it); false when there is no such active consumer.
+    /// A certificate another active consumer holds is a conflict.
+    async fn set_client_cert(
+        &self,
+        consumer: &str,
+        binding: &ClientCertBinding,
+        audit: &WriteAudit,
+    ) -> Result<bool>;
+    /// The consumers, active or revoked, bound to a certificate with this
+    /// fingerprint or this subject.
+    async fn consumers_by_client_cert(
+        &self,
+        sha256: &str,
+        subject: Option<&str>,
+    ) -> Result<Vec<String>>;
 
     /// Applies prison-feed items. In [`BatchMode::Partial`] each item is its own
     /// transaction and bad items are reported beside the stored ones; in

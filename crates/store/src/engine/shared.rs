@@ -167,6 +167,11 @@ fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
         scope,
         created_at: col(row, "created_at")?,
         revoked_at: col(row, "revoked_at")?,
+        client_cert: ClientCertBinding {
+            sha256: col(row, "client_cert_sha256")?,
+            subject: col(row, "client_cert_subject")?,
+            required: col(row, "require_client_cert")?,
+        },
     })
 }
 
@@ -231,6 +236,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
         scope: new.scope.clone(),
         created_at: now,
         revoked_at: None,
+        client_cert: ClientCertBinding::default(),
     })
 }
 
@@ -299,6 +305,51 @@ async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) ->
         return Ok(KeyLookup::Revoked);
     }
     Ok(KeyLookup::Live(consumer))
+}
+
+async fn set_client_cert(pool: &sqlx::Pool<Db>, consumer: &str, binding: &ClientCertBinding, audit: &WriteAudit) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let active = sqlx::query("SELECT 1 FROM consumers WHERE name = $1 AND revoked_at IS NULL").bind(consumer).fetch_optional(&mut *tx).await?;
+    if active.is_none() {
+        return Ok(false);
+    }
+    // Checked here, not left to the unique indexes, so the refusal names the holder.
+    let holder = sqlx::query(
+        "SELECT name FROM consumers WHERE revoked_at IS NULL AND name <> $1 \
+         AND (client_cert_sha256 = $2 OR client_cert_subject = $3) LIMIT 1",
+    )
+    .bind(consumer)
+    .bind(&binding.sha256)
+    .bind(&binding.subject)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = holder {
+        let other: String = col(&row, "name")?;
+        return Err(StoreError::Conflict(format!("that client certificate is already bound to consumer '{other}'")));
+    }
+    let done = sqlx::query(
+        "UPDATE consumers SET client_cert_sha256 = $1, client_cert_subject = $2, require_client_cert = $3 \
+         WHERE name = $4 AND revoked_at IS NULL",
+    )
+    .bind(&binding.sha256)
+    .bind(&binding.subject)
+    .bind(binding.required)
+    .bind(consumer)
+    .execute(&mut *tx)
+    .await?;
+    let fingerprint = binding.sha256.as_deref().unwrap_or("none");
+    record_change(&mut tx, audit, &[format!("consumer/{consumer}:client-cert:sha256:{fingerprint}:required:{}", binding.required)]).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
+
+async fn consumers_by_client_cert(pool: &sqlx::Pool<Db>, sha256: &str, subject: Option<&str>) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT name FROM consumers WHERE client_cert_sha256 = $1 OR client_cert_subject = $2 ORDER BY name")
+        .bind(sha256)
+        .bind(subject)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| col(r, "name")).collect()
 }
 
 // ---------------------------------------------------------------- the prison feed
@@ -1415,6 +1466,12 @@ impl crate::Store for EngineStore {
     }
     async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup> {
         consumer_by_key(&self.reader, prefix, key_hash).await
+    }
+    async fn set_client_cert(&self, consumer: &str, binding: &ClientCertBinding, audit: &WriteAudit) -> Result<bool> {
+        set_client_cert(&self.writer, consumer, binding, audit).await
+    }
+    async fn consumers_by_client_cert(&self, sha256: &str, subject: Option<&str>) -> Result<Vec<String>> {
+        consumers_by_client_cert(&self.reader, sha256, subject).await
     }
     async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
         apply_feed(&self.writer, items, mode, source, audit).await
