@@ -6,6 +6,7 @@ use gatehouse_domain::{OrgType, Scope};
 use gatehouse_policy::Agreement;
 use gatehouse_policy::templates::{TEMPLATES, template};
 use gatehouse_server::auth::issue_key;
+use crate::staff_identity::{StaffIdentityArgs, describe};
 use gatehouse_store::NewConsumer;
 
 #[derive(Subcommand)]
@@ -31,6 +32,18 @@ pub enum ConsumerCommand {
         /// Establishments it serves: `LEI,MDI`, or `*` for all.
         #[arg(long)]
         establishments: String,
+        #[command(flatten)]
+        staff: StaffIdentityArgs,
+    },
+    /// Set how a consumer's signed staff assertions are verified (issuer, audience, keys),
+    /// or with --clear stop it naming staff users. Applies from its next request.
+    SetStaffIdentity {
+        name: String,
+        #[command(flatten)]
+        staff: StaffIdentityArgs,
+        /// Remove the consumer's staff identity: it can no longer name a staff user.
+        #[arg(long, conflicts_with = "staff_issuer")]
+        clear: bool,
     },
     /// Replace a consumer's agreement. It applies from the consumer's next request: no restart.
     SetAgreement {
@@ -72,7 +85,9 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             agreement,
             org_type,
             establishments,
+            staff,
         } => {
+            let staff = staff.resolve()?;
             let (agreement, org) = resolve_agreement(t.as_deref(), agreement.as_deref())?;
             let org = match (org, org_type) {
                 (Some(o), _) => o,
@@ -95,11 +110,15 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                 scope,
             };
             let c = store.create_consumer(&new, &key.stored).await?;
+            if let Some(identity) = &staff {
+                store.set_staff_identity(&c.name, Some(identity)).await?;
+            }
             println!(
-                "consumer {} ({}, template {}) added",
+                "consumer {} ({}, template {}) added; {}",
                 c.name,
                 c.org_type.as_str(),
-                c.agreement
+                c.agreement,
+                describe(staff.as_ref())
             );
             println!("API key (shown once; store it now): {}", key.secret);
         }
@@ -112,12 +131,13 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                     "active"
                 };
                 println!(
-                    "{:<20} {:<11} {:<24} {:<20} {}",
+                    "{:<20} {:<11} {:<24} {:<20} {:<8} {}",
                     c.name,
                     c.org_type.as_str(),
                     c.agreement,
                     scope,
-                    state
+                    state,
+                    describe(c.staff_identity.as_ref())
                 );
             }
         }
@@ -151,6 +171,22 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("no active consumer named {name}");
             }
+        }
+        ConsumerCommand::SetStaffIdentity { name, staff, clear } => {
+            let identity = if clear {
+                None
+            } else {
+                Some(staff.resolve()?.ok_or_else(|| {
+                    anyhow::anyhow!("give --staff-issuer (with --staff-audience and keys), or --clear")
+                })?)
+            };
+            if !store.set_staff_identity(&name, identity.as_ref()).await? {
+                anyhow::bail!("no active consumer named {name}");
+            }
+            println!(
+                "consumer {name}: {}; it applies from the next request",
+                describe(identity.as_ref())
+            );
         }
         ConsumerCommand::ShowAgreement { name } => {
             let c = store

@@ -5,7 +5,7 @@
 //!   published demo keys, and serve.
 //! - `migrate`: apply the database migrations.
 //! - `consumer add|list|revoke|add-key`: manage consumer systems and their keys.
-//! - `staff add|list`: manage staff accounts for the web pages.
+//! - `staff add|list|link-oidc|demo-assertion`: manage staff accounts for the web pages.
 //! - `import`: load NDJSON prison events, with a progress bar.
 //! - `bench`: the benchmarks of DESIGN.md §6 (`bench ingest`; see bench/README.md).
 
@@ -16,6 +16,8 @@ mod demo;
 mod import;
 mod report;
 mod staff;
+mod staff_identity;
+mod identity_flags;
 
 use clap::{Parser, Subcommand};
 use gatehouse_server::{Application, ServerConfig};
@@ -53,6 +55,8 @@ enum Command {
         /// Also publish every event (thin: no record data) to NATS JetStream, e.g. nats://127.0.0.1:4222.
         #[arg(long, env = "GATEHOUSE_NATS_URL")]
         nats_url: Option<String>,
+        #[command(flatten)]
+        identity: identity_flags::IdentityFlags,
     },
     /// Run the demo: synthetic estate, demo consumers and keys, the server.
     Demo(demo::DemoArgs),
@@ -119,8 +123,9 @@ async fn main() -> anyhow::Result<()> {
             listen,
             audit_key,
             nats_url,
+            identity,
         } => {
-            let config = ServerConfig {
+            let mut config = ServerConfig {
                 database_url: database_url(
                     &cli.database_url,
                     gatehouse_server::config::DEFAULT_DATABASE_URL,
@@ -133,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 ..ServerConfig::default()
             };
+            identity.apply(&mut config)?;
             let app = Application::build(config).await?;
             tracing::info!(address = %app.local_addr(), "Gatehouse listening");
             app.run_until_stopped(shutdown_signal()).await

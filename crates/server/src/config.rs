@@ -29,6 +29,10 @@ pub struct ServerConfig {
     pub checkpoint_every: Duration,
     /// Webhooks, the pull feed and NATS.
     pub delivery: crate::delivery::DeliveryConfig,
+    /// Clock skew tolerated on staff assertions' `exp`, `nbf` and `iat`, in seconds.
+    pub assertion_leeway: u64,
+    /// Staff sign-in through an OpenID Connect provider, beside local accounts.
+    pub oidc: Option<crate::http::web::oidc::OidcConfig>,
 }
 
 impl ServerConfig {
@@ -59,6 +63,8 @@ impl Default for ServerConfig {
             checkpoint_every_records: 1000,
             checkpoint_every: Duration::from_secs(60),
             delivery: Default::default(),
+            assertion_leeway: crate::staff_assertion::DEFAULT_LEEWAY,
+            oidc: None,
         }
     }
 }

@@ -130,6 +130,13 @@ pub trait Store: StaffStore + Send + Sync + 'static {
 
     /// Replaces a consumer's agreement (already validated by the caller); false if there is no active consumer of that name.
     async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str) -> Result<bool>;
+    /// Sets (or with `None` clears) how a consumer's staff assertions are
+    /// verified; false if there is no active consumer of that name.
+    async fn set_staff_identity(
+        &self,
+        consumer: &str,
+        identity: Option<&StaffIdentity>,
+    ) -> Result<bool>;
 
     // The disclosure audit.
     /// Appends records in one transaction, extending the hash chain and Merkle frontier; returns their sequence numbers.
