@@ -91,7 +91,8 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 });
 
-// Stop when the test that started us goes away.
+// Stop when the test that started us goes away (and never die of a closed stdout).
+process.stdout.on('error', () => {});
 process.stdin.on('end', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
 process.stdin.resume();
