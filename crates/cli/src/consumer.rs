@@ -1,12 +1,12 @@
 //! `gatehouse consumer …`: register consumer systems and issue their keys.
 //! A key is shown once, when it is made; only its hash is kept.
 
+use crate::staff_identity::{StaffIdentityArgs, describe};
 use clap::Subcommand;
 use gatehouse_domain::{OrgType, Scope};
 use gatehouse_policy::Agreement;
 use gatehouse_policy::templates::{TEMPLATES, template};
 use gatehouse_server::auth::issue_key;
-use crate::staff_identity::{StaffIdentityArgs, describe};
 use gatehouse_store::NewConsumer;
 
 #[derive(Subcommand)]
@@ -177,7 +177,9 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                 None
             } else {
                 Some(staff.resolve()?.ok_or_else(|| {
-                    anyhow::anyhow!("give --staff-issuer (with --staff-audience and keys), or --clear")
+                    anyhow::anyhow!(
+                        "give --staff-issuer (with --staff-audience and keys), or --clear"
+                    )
                 })?)
             };
             if !store.set_staff_identity(&name, identity.as_ref()).await? {

@@ -17,14 +17,23 @@ pub struct IdentityFlags {
     #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_ID", requires = "oidc_issuer")]
     pub oidc_client_id: Option<String>,
     /// The client secret, for a confidential client (prefer the environment variable to the flag).
-    #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_SECRET", hide_env_values = true, requires = "oidc_issuer")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "oidc_issuer"
+    )]
     pub oidc_client_secret: Option<String>,
     /// Gatehouse's address as browsers reach it, e.g. https://gatehouse.example;
     /// the redirect URI to register is this plus /sign-in/oidc/callback.
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL", requires = "oidc_issuer")]
     pub public_url: Option<String>,
     /// The provider's name on the sign-in page ("Sign in with …").
-    #[arg(long, env = "GATEHOUSE_OIDC_PROVIDER_NAME", default_value = "your organisation")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_OIDC_PROVIDER_NAME",
+        default_value = "your organisation"
+    )]
     pub oidc_provider_name: String,
 }
 
@@ -38,7 +47,9 @@ impl IdentityFlags {
             .oidc_client_id
             .ok_or_else(|| anyhow::anyhow!("with --oidc-issuer, give --oidc-client-id"))?;
         let public_url = self.public_url.ok_or_else(|| {
-            anyhow::anyhow!("with --oidc-issuer, give --public-url (Gatehouse's address as browsers reach it)")
+            anyhow::anyhow!(
+                "with --oidc-issuer, give --public-url (Gatehouse's address as browsers reach it)"
+            )
         })?;
         for (flag, value) in [("--oidc-issuer", &issuer), ("--public-url", &public_url)] {
             reqwest::Url::parse(value).map_err(|_| anyhow::anyhow!("{flag} is not a URL"))?;

@@ -13,11 +13,11 @@ mod audit;
 mod bench;
 mod consumer;
 mod demo;
+mod identity_flags;
 mod import;
 mod report;
 mod staff;
 mod staff_identity;
-mod identity_flags;
 
 use clap::{Parser, Subcommand};
 use gatehouse_server::{Application, ServerConfig};

@@ -117,7 +117,10 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
     } = &cmd
     {
         // Needs no database: the demo's keys are derived from the consumer's name.
-        if !crate::demo::DEMO_CONSUMERS.iter().any(|(n, _, _)| n == consumer) {
+        if !crate::demo::DEMO_CONSUMERS
+            .iter()
+            .any(|(n, _, _)| n == consumer)
+        {
             anyhow::bail!("{consumer} is not a demo consumer");
         }
         if *lifetime == 0 || *lifetime > gatehouse_server::staff_assertion::MAX_ASSERTION_LIFETIME {
@@ -215,12 +218,19 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
             } else {
                 subject.as_deref().map(check_subject).transpose()?
             };
-            if !store.set_oidc_subject(&username, subject.as_deref()).await? {
+            if !store
+                .set_oidc_subject(&username, subject.as_deref())
+                .await?
+            {
                 anyhow::bail!("no staff user named {username}");
             }
             match subject {
-                Some(_) => println!("staff user {username} may now sign in through the OpenID Connect provider"),
-                None => println!("staff user {username} is no longer linked to the OpenID Connect provider"),
+                Some(_) => println!(
+                    "staff user {username} may now sign in through the OpenID Connect provider"
+                ),
+                None => println!(
+                    "staff user {username} is no longer linked to the OpenID Connect provider"
+                ),
             }
         }
         StaffCommand::DemoAssertion { .. } => unreachable!("handled above"),

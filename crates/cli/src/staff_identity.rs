@@ -91,7 +91,8 @@ pub fn check_jwks(text: &str) -> anyhow::Result<()> {
 
 /// A JWKS URL must be https, except on the loopback interface (development and tests).
 pub fn check_jwks_url(url: &str) -> anyhow::Result<()> {
-    let u = reqwest::Url::parse(url).map_err(|_| anyhow::anyhow!("--staff-jwks-url is not a URL"))?;
+    let u =
+        reqwest::Url::parse(url).map_err(|_| anyhow::anyhow!("--staff-jwks-url is not a URL"))?;
     let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if u.scheme() != "https" && !(u.scheme() == "http" && loopback) {
         anyhow::bail!("--staff-jwks-url must be https (http only on the loopback interface)");

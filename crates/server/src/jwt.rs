@@ -187,7 +187,9 @@ pub fn verify(
                 ErrorKind::ImmatureSignature => return Err(JwtError::NotYetValid),
                 ErrorKind::InvalidIssuer => return Err(JwtError::WrongIssuer),
                 ErrorKind::InvalidAudience => return Err(JwtError::WrongAudience),
-                ErrorKind::MissingRequiredClaim(c) => return Err(JwtError::MissingClaim(c.clone())),
+                ErrorKind::MissingRequiredClaim(c) => {
+                    return Err(JwtError::MissingClaim(c.clone()));
+                }
                 _ => return Err(JwtError::Malformed),
             },
         }
@@ -236,7 +238,10 @@ mod tests {
         let t = |h: &str| format!("{}.{}.", b64(h), b64("{}"));
         assert_eq!(header(&t(r#"{"alg":"none"}"#)), Err(JwtError::Unsigned));
         assert_eq!(header(&t(r#"{"alg":"NONE"}"#)), Err(JwtError::Unsigned));
-        assert_eq!(header(&t(r#"{"alg":"HS256"}"#)), Err(JwtError::SharedSecret));
+        assert_eq!(
+            header(&t(r#"{"alg":"HS256"}"#)),
+            Err(JwtError::SharedSecret)
+        );
         assert_eq!(
             header(&t(r#"{"alg":"XX1"}"#)),
             Err(JwtError::UnsupportedAlgorithm)

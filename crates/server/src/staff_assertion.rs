@@ -81,9 +81,7 @@ impl StaffAssertions {
             let known = !jwt::candidates(&keys, alg, kid.as_deref()).is_empty();
             let mut fetched = self.fetch(url, false).await?;
             // An unknown key id may be a key the issuer has just rotated in.
-            if !known
-                && kid.is_some()
-                && jwt::candidates(&fetched, alg, kid.as_deref()).is_empty()
+            if !known && kid.is_some() && jwt::candidates(&fetched, alg, kid.as_deref()).is_empty()
             {
                 fetched = self.fetch(url, true).await?;
             }
@@ -103,7 +101,9 @@ impl StaffAssertions {
             .get(&identity.claim)
             .and_then(|v| v.as_str())
             .map(str::trim)
-            .filter(|s| !s.is_empty() && s.chars().count() <= 100 && !s.chars().any(char::is_control))
+            .filter(|s| {
+                !s.is_empty() && s.chars().count() <= 100 && !s.chars().any(char::is_control)
+            })
             .ok_or_else(|| {
                 refuse(format!(
                     "must name the staff user in its {} claim: 1–100 printable characters",

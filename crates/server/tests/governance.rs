@@ -190,7 +190,10 @@ on_both_engines!(
             app.client
                 .post(app.url(&format!("/v1/audit/break-glass/{id}/review")))
                 .bearer_auth(app.key("ig"))
-                .header("Gatehouse-Staff-Assertion", app.assertion("ig", "ig-lead-1"))
+                .header(
+                    "Gatehouse-Staff-Assertion",
+                    app.assertion("ig", "ig-lead-1"),
+                )
                 .json(&body)
                 .send()
         };

@@ -145,7 +145,11 @@ fn with_state(url: &reqwest::Url, state: &str) -> reqwest::Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == "state" { state.to_owned() } else { v.into_owned() };
+            let v = if k == "state" {
+                state.to_owned()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -244,11 +248,7 @@ async fn run(engine: EngineKind, tag: &str) {
     let r = b.get(callback.clone()).send().await.unwrap();
     assert_eq!(r.status(), 400);
     // The used code with a fresh sign-in's state: the provider refuses the replayed code.
-    let fresh = b
-        .get(app.url("/sign-in/oidc"))
-        .send()
-        .await
-        .unwrap();
+    let fresh = b.get(app.url("/sign-in/oidc")).send().await.unwrap();
     let to_provider = reqwest::Url::parse(fresh.headers()["location"].to_str().unwrap()).unwrap();
     let replay = with_state(&callback, &param(&to_provider, "state"));
     let r = b.get(replay).send().await.unwrap();
@@ -260,7 +260,11 @@ async fn run(engine: EngineKind, tag: &str) {
     let r = stranger.get(callback).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("not linked"));
-    let r = stranger.get(app.url("/people/A1234BC")).send().await.unwrap();
+    let r = stranger
+        .get(app.url("/people/A1234BC"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection(), "no session: back to sign-in");
     assert!(
         r.headers()["location"]

@@ -96,11 +96,10 @@ on_both_engines!(
     bad_assertions_are_401_problems_and_record_no_one,
     |app: common::TestApp| async move {
         seed(&app).await;
-        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let t = now();
-        let good = |sub: &str| {
-            json!({"iss": common::STAFF_ISSUER, "aud": "lei-health", "sub": sub, "iat": t, "exp": t + 300})
-        };
+        let good = |sub: &str| json!({"iss": common::STAFF_ISSUER, "aud": "lei-health", "sub": sub, "iat": t, "exp": t + 300});
         let with = |f: &dyn Fn(&mut Value)| {
             let mut c = good("mallory");
             f(&mut c);
@@ -231,9 +230,8 @@ on_both_engines!(
         seed(&app).await;
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let point = pair.public_key().as_ref();
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "ec-1", "use": "sig",
@@ -273,7 +271,10 @@ on_both_engines!(
         let (s, _, _) = read_as(&app, "lei-health", "A1234BC", &assertion_header(old)).await;
         assert_eq!(s, 401);
         // A consumer with no staff identity cannot name anyone.
-        app.store.set_staff_identity("lei-health", None).await.unwrap();
+        app.store
+            .set_staff_identity("lei-health", None)
+            .await
+            .unwrap();
         let token = app.assertion("lei-health", "nurse.a");
         let (s, _, body) = read_as(&app, "lei-health", "A1234BC", &assertion_header(token)).await;
         assert_eq!(s, 401);
@@ -349,11 +350,17 @@ on_both_engines!(
     break_glass_needs_a_verified_staff_user,
     |app: common::TestApp| async move {
         seed(&app).await;
-        let glass = ("Gatehouse-Break-Glass", "Collapsed at MDI reception".to_owned());
+        let glass = (
+            "Gatehouse-Break-Glass",
+            "Collapsed at MDI reception".to_owned(),
+        );
         let forger = AssertionSigner::random("harness");
         let forged = forger.assertion(common::STAFF_ISSUER, "mdi-health", "nurse.forged", 60);
         for (what, staff) in [
-            ("a plain name", ("Gatehouse-On-Behalf-Of", "nurse.plain".to_owned())),
+            (
+                "a plain name",
+                ("Gatehouse-On-Behalf-Of", "nurse.plain".to_owned()),
+            ),
             ("a forged assertion", ("Gatehouse-Staff-Assertion", forged)),
         ] {
             let (s, _, body) =

@@ -216,7 +216,10 @@ impl Oidc {
         )
         .map_err(bad)?;
         // With several audiences, the token must have been issued to us (OpenID Connect Core §3.1.3.7).
-        if claims.get("aud").and_then(|a| a.as_array()).is_some_and(|a| a.len() > 1)
+        if claims
+            .get("aud")
+            .and_then(|a| a.as_array())
+            .is_some_and(|a| a.len() > 1)
             && claims.get("azp").and_then(|v| v.as_str()) != Some(self.config.client_id.as_str())
         {
             return Err(bad(jwt::JwtError::WrongAudience));
