@@ -137,7 +137,7 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                     c.agreement,
                     scope,
                     state,
-                    describe(c.staff_identity.as_ref())
+                    describe(c.staff_identity.as_deref())
                 );
             }
         }

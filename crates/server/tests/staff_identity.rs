@@ -70,6 +70,9 @@ async fn staff_in_disclosures(app: &common::TestApp, pn: &str) -> Vec<(String, S
         .collect()
 }
 
+/// A refused request: what it is, its headers, and a phrase the problem's detail must hold.
+type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
+
 fn assertion_header(token: String) -> Vec<(&'static str, String)> {
     vec![("Gatehouse-Staff-Assertion", token)]
 }
@@ -113,7 +116,7 @@ on_both_engines!(
             &jsonwebtoken::EncodingKey::from_secret(b"a shared secret"),
         )
         .unwrap();
-        let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "unsigned",
                 assertion_header(format!(

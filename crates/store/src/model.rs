@@ -125,8 +125,9 @@ pub struct Consumer {
     pub revoked_at: Option<DateTime<Utc>>,
     // -- Verified staff identity (issue 11, migration 0011).
     /// How to verify the signed staff assertion this consumer sends; `None`:
-    /// it cannot name a staff user.
-    pub staff_identity: Option<StaffIdentity>,
+    /// it cannot name a staff user. (Boxed: most consumers are passed around
+    /// on every request, and most of them have none.)
+    pub staff_identity: Option<Box<StaffIdentity>>,
 }
 
 /// How a consumer's signed staff assertions (JWTs) are verified: whose keys

@@ -166,7 +166,7 @@ fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
         scope,
         created_at: col(row, "created_at")?,
         revoked_at: col(row, "revoked_at")?,
-        staff_identity: staff_identity_from_row(row)?,
+        staff_identity: staff_identity_from_row(row)?.map(Box::new),
     })
 }
 
