@@ -1,6 +1,7 @@
 //! `gatehouse consumer …`: register consumer systems and issue their keys.
 //! A key is shown once, when it is made; only its hash is kept.
 
+use crate::staff_identity::{StaffIdentityArgs, describe as describe_staff};
 use clap::{Args, Subcommand};
 use gatehouse_domain::{OrgType, Scope};
 use gatehouse_policy::Agreement;
@@ -33,6 +34,8 @@ pub enum ConsumerCommand {
         establishments: String,
         #[command(flatten)]
         cert: CertArgs,
+        #[command(flatten)]
+        staff: StaffIdentityArgs,
     },
     /// Bind a consumer to its TLS client certificate (replacing any binding), or --clear it.
     SetClientCert {
@@ -41,6 +44,16 @@ pub enum ConsumerCommand {
         cert: CertArgs,
         /// Remove the binding and the requirement.
         #[arg(long, conflicts_with_all = ["client_cert_fingerprint", "client_cert_subject", "require_client_cert"])]
+        clear: bool,
+    },
+    /// Set how a consumer's signed staff assertions are verified (issuer, audience, keys),
+    /// or with --clear stop it naming staff users. Applies from its next request.
+    SetStaffIdentity {
+        name: String,
+        #[command(flatten)]
+        staff: StaffIdentityArgs,
+        /// Remove the consumer's staff identity: it can no longer name a staff user.
+        #[arg(long, conflicts_with = "staff_issuer")]
         clear: bool,
     },
     /// Replace a consumer's agreement. It applies from the consumer's next request: no restart.
@@ -148,7 +161,9 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             org_type,
             establishments,
             cert,
+            staff,
         } => {
+            let staff = staff.resolve()?;
             // Checked before anything is stored, so a bad flag adds nothing.
             let binding = cert.binding()?;
             if let Some(holder) = holder_of(&*store, &binding).await? {
@@ -177,11 +192,21 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             };
             let audit = crate::operator::change("consumer", "add-consumer", &[]);
             let c = store.create_consumer(&new, &key.stored, &audit).await?;
+            if let Some(identity) = &staff {
+                store
+                    .set_staff_identity(
+                        &c.name,
+                        Some(identity),
+                        &crate::operator::change("consumer", "set-staff-identity", &[]),
+                    )
+                    .await?;
+            }
             println!(
-                "consumer {} ({}, template {}) added",
+                "consumer {} ({}, template {}) added; {}",
                 c.name,
                 c.org_type.as_str(),
-                c.agreement
+                c.agreement,
+                describe_staff(staff.as_ref())
             );
             println!("API key (shown once; store it now): {}", key.secret);
             if binding.is_bound() {
@@ -244,7 +269,11 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                     c.agreement,
                     scope,
                     state,
-                    describe(&c.client_cert)
+                    format!(
+                        "{} {}",
+                        describe(&c.client_cert),
+                        describe_staff(c.staff_identity.as_deref())
+                    )
                 );
             }
         }
@@ -285,6 +314,31 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("no active consumer named {name}");
             }
+        }
+        ConsumerCommand::SetStaffIdentity { name, staff, clear } => {
+            let identity = if clear {
+                None
+            } else {
+                Some(staff.resolve()?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "give --staff-issuer (with --staff-audience and keys), or --clear"
+                    )
+                })?)
+            };
+            if !store
+                .set_staff_identity(
+                    &name,
+                    identity.as_ref(),
+                    &crate::operator::change("consumer", "set-staff-identity", &[]),
+                )
+                .await?
+            {
+                anyhow::bail!("no active consumer named {name}");
+            }
+            println!(
+                "consumer {name}: {}; it applies from the next request",
+                describe_staff(identity.as_ref())
+            );
         }
         ConsumerCommand::ShowAgreement { name } => {
             let c = store

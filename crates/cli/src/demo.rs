@@ -87,6 +87,33 @@ pub fn demo_key(name: &str) -> (String, StoredKey) {
 }
 
 /// A synthetic appointment as the store's bulk import takes it.
+/// The issuer of the demo's staff assertions.
+pub const DEMO_STAFF_ISSUER: &str = "urn:gatehouse:demo-staff-issuer";
+
+/// A demo consumer's staff identity: an Ed25519 key derived, like its API key,
+/// from its name (so it is published: demo databases only), registered as an
+/// inline JWKS. `gatehouse staff demo-assertion` signs with it.
+pub fn demo_staff_identity(
+    name: &str,
+) -> (
+    gatehouse_server::assertion_signer::AssertionSigner,
+    gatehouse_store::StaffIdentity,
+) {
+    let seed: [u8; 32] = Sha256::digest(format!("gatehouse-demo-staff-assertion:{name}")).into();
+    let signer = gatehouse_server::assertion_signer::AssertionSigner::from_seed(
+        seed,
+        &format!("demo-{name}"),
+    );
+    let identity = gatehouse_store::StaffIdentity {
+        issuer: DEMO_STAFF_ISSUER.into(),
+        audience: name.into(),
+        claim: gatehouse_store::DEFAULT_STAFF_CLAIM.into(),
+        jwks: Some(signer.jwks()),
+        jwks_url: None,
+    };
+    (signer, identity)
+}
+
 pub fn imported(a: SynthAppointment) -> ImportedAppointment {
     ImportedAppointment {
         id: a.id,
@@ -189,6 +216,14 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
+        let (_, identity) = demo_staff_identity(name);
+        store
+            .set_staff_identity(
+                name,
+                Some(&identity),
+                &crate::operator::change("consumer", "set-staff-identity", &["demo"]),
+            )
+            .await?;
     }
 
     for (username, display, role, est, password) in DEMO_STAFF {
@@ -250,6 +285,9 @@ pub async fn run(url: String, args: DemoArgs) -> anyhow::Result<()> {
         demo_key("lei-wing").0
     );
     println!("  curl {base}/health/ready");
+    println!(
+        "\nRequests name a staff user with a signed assertion; mint a demo one with\n  gatehouse staff demo-assertion --consumer lei-health --user nurse.leeds"
+    );
     println!("\nThe README has the full tour. Ctrl-C stops the server.");
     if args.no_serve {
         return Ok(());

@@ -5,7 +5,7 @@
 //!   published demo keys, and serve.
 //! - `migrate`: apply the database migrations.
 //! - `consumer add|list|revoke|add-key`: manage consumer systems and their keys.
-//! - `staff add|list`: manage staff accounts for the web pages.
+//! - `staff add|list|link-oidc|demo-assertion`: manage staff accounts for the web pages.
 //! - `import`: load NDJSON prison events, with a progress bar.
 //! - `bench`: the benchmarks of DESIGN.md §6 (`bench ingest`; see bench/README.md).
 
@@ -13,10 +13,12 @@ mod audit;
 mod bench;
 mod consumer;
 mod demo;
+mod identity_flags;
 mod import;
 mod operator;
 mod report;
 mod staff;
+mod staff_identity;
 mod witness;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +68,8 @@ enum Command {
         nats_url: Option<String>,
         #[command(flatten)]
         tls: TlsArgs,
+        #[command(flatten)]
+        identity: identity_flags::IdentityFlags,
     },
     /// Run the demo: synthetic estate, demo consumers and keys, the server.
     Demo(demo::DemoArgs),
@@ -176,8 +180,9 @@ async fn main() -> anyhow::Result<()> {
             checkpoint_every,
             nats_url,
             tls,
+            identity,
         } => {
-            let config = ServerConfig {
+            let mut config = ServerConfig {
                 database_url: database_url(
                     &cli.database_url,
                     gatehouse_server::config::DEFAULT_DATABASE_URL,
@@ -193,6 +198,7 @@ async fn main() -> anyhow::Result<()> {
                 tls: tls.config(),
                 ..ServerConfig::default()
             };
+            identity.apply(&mut config)?;
             let app = Application::build(config).await?;
             tracing::info!(address = %app.local_addr(), scheme = app.scheme(), "Gatehouse listening");
             app.run_until_stopped(shutdown_signal()).await

@@ -27,9 +27,44 @@ pub enum StaffCommand {
         /// Read the password from the first line of standard input (at least 12 characters).
         #[arg(long)]
         password_stdin: bool,
+        /// The OpenID Connect provider's subject identifier (`sub`) for this person,
+        /// so they can sign in through the provider.
+        #[arg(long)]
+        oidc_subject: Option<String>,
     },
     /// List staff accounts (never their passwords).
     List,
+    /// Link an account to the OpenID Connect provider's subject identifier (or --unlink it).
+    LinkOidc {
+        username: String,
+        /// The provider's `sub` for this person.
+        #[arg(long, required_unless_present = "unlink", conflicts_with = "unlink")]
+        subject: Option<String>,
+        #[arg(long)]
+        unlink: bool,
+    },
+    /// Print a signed staff assertion for a demo consumer (the demo's published
+    /// key: demo databases only), to send as `Gatehouse-Staff-Assertion`.
+    DemoAssertion {
+        /// A demo consumer, e.g. lei-health.
+        #[arg(long)]
+        consumer: String,
+        /// The staff user it names, e.g. nurse.leeds.
+        #[arg(long)]
+        user: String,
+        /// How long it is valid, in seconds (at most 3600).
+        #[arg(long, default_value_t = 900)]
+        lifetime: u64,
+    },
+}
+
+/// An OpenID Connect subject: 1–255 printable characters (OpenID Connect Core §2).
+pub fn check_subject(raw: &str) -> anyhow::Result<String> {
+    let s = raw.trim();
+    if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
+        anyhow::bail!("the OpenID Connect subject must be 1–255 printable characters");
+    }
+    Ok(s.to_owned())
 }
 
 /// A username: 1–64 of `a-z 0-9 . _ -`, starting with a letter or digit.
@@ -75,6 +110,29 @@ pub async fn add_user(
 }
 
 pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
+    if let StaffCommand::DemoAssertion {
+        consumer,
+        user,
+        lifetime,
+    } = &cmd
+    {
+        // Needs no database: the demo's keys are derived from the consumer's name.
+        if !crate::demo::DEMO_CONSUMERS
+            .iter()
+            .any(|(n, _, _)| n == consumer)
+        {
+            anyhow::bail!("{consumer} is not a demo consumer");
+        }
+        if *lifetime == 0 || *lifetime > gatehouse_server::staff_assertion::MAX_ASSERTION_LIFETIME {
+            anyhow::bail!("--lifetime must be 1–3600 seconds");
+        }
+        let (signer, identity) = crate::demo::demo_staff_identity(consumer);
+        println!(
+            "{}",
+            signer.assertion(&identity.issuer, &identity.audience, user.trim(), *lifetime)
+        );
+        return Ok(());
+    }
     let store = gatehouse_store::connect(&url).await?;
     store.migrate().await?;
     match cmd {
@@ -84,8 +142,10 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
             establishments,
             display_name,
             password_stdin,
+            oidc_subject,
         } => {
             let username = check_username(&username)?;
+            let oidc_subject = oidc_subject.as_deref().map(check_subject).transpose()?;
             let role = StaffRole::parse(&role)?;
             let scope = Scope::parse(&establishments)?;
             let display = display_name
@@ -115,6 +175,9 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
                 &password,
             )
             .await?;
+            if let Some(subject) = &oidc_subject {
+                store.set_oidc_subject(&username, Some(subject)).await?;
+            }
             println!(
                 "staff user {username} ({}, {}) added",
                 role.as_str(),
@@ -127,7 +190,7 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
         StaffCommand::List => {
             for u in store.list_staff_users().await? {
                 println!(
-                    "{:<24} {:<11} {:<20} {:<30} {}",
+                    "{:<24} {:<11} {:<20} {:<30} {:<8} {}",
                     u.username,
                     u.role.as_str(),
                     u.establishments.to_codes().join(","),
@@ -136,10 +199,41 @@ pub async fn run(url: String, cmd: StaffCommand) -> anyhow::Result<()> {
                         "disabled"
                     } else {
                         "active"
+                    },
+                    if u.oidc_subject.is_some() {
+                        "oidc: linked"
+                    } else {
+                        "oidc: -"
                     }
                 );
             }
         }
+        StaffCommand::LinkOidc {
+            username,
+            subject,
+            unlink,
+        } => {
+            let subject = if unlink {
+                None
+            } else {
+                subject.as_deref().map(check_subject).transpose()?
+            };
+            if !store
+                .set_oidc_subject(&username, subject.as_deref())
+                .await?
+            {
+                anyhow::bail!("no staff user named {username}");
+            }
+            match subject {
+                Some(_) => println!(
+                    "staff user {username} may now sign in through the OpenID Connect provider"
+                ),
+                None => println!(
+                    "staff user {username} is no longer linked to the OpenID Connect provider"
+                ),
+            }
+        }
+        StaffCommand::DemoAssertion { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 pub const KEY_PREFIX: &str = "gh_";
-pub const ON_BEHALF_OF: &str = "gatehouse-on-behalf-of";
+pub use crate::staff_assertion::{ON_BEHALF_OF, STAFF_ASSERTION};
 pub const PURPOSE: &str = "gatehouse-purpose";
 pub const BREAK_GLASS: &str = "gatehouse-break-glass";
 
@@ -60,7 +60,7 @@ fn key_prefix(key: &str) -> Option<&str> {
         .then_some(prefix)
 }
 
-/// An authenticated request: the consumer, the staff user if named, the
+/// An authenticated request: the consumer, the verified staff user if named, the
 /// purpose, and the break-glass reason if the glass is broken.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -105,23 +105,11 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         crate::client_cert::check(parts, state, &consumer).await?;
-        let on_behalf_of = match parts.headers.get(ON_BEHALF_OF) {
-            None => None,
-            Some(v) => {
-                let s = v.to_str().ok().map(str::trim).filter(|s| {
-                    !s.is_empty() && s.len() <= 100 && !s.chars().any(char::is_control)
-                });
-                Some(
-                    s.ok_or_else(|| {
-                        ApiError::bad_field(ParseError::new(
-                            "Gatehouse-On-Behalf-Of",
-                            "must be 1–100 printable characters",
-                        ))
-                    })?
-                    .to_owned(),
-                )
-            }
-        };
+        // The staff user is never taken on trust: only a verified assertion names one.
+        let on_behalf_of = state
+            .staff_assertions
+            .staff_user(&consumer, &parts.headers)
+            .await?;
         let break_glass = match parts.headers.get(BREAK_GLASS) {
             None => None,
             Some(v) => {

@@ -40,6 +40,10 @@ pub struct ServerConfig {
     pub delivery: crate::delivery::DeliveryConfig,
     /// HTTPS, and mutual TLS with a client CA; `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Clock skew tolerated on staff assertions' `exp`, `nbf` and `iat`, in seconds.
+    pub assertion_leeway: u64,
+    /// Staff sign-in through an OpenID Connect provider, beside local accounts.
+    pub oidc: Option<crate::http::web::oidc::OidcConfig>,
 }
 
 impl ServerConfig {
@@ -72,6 +76,8 @@ impl Default for ServerConfig {
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             delivery: Default::default(),
             tls: None,
+            assertion_leeway: crate::staff_assertion::DEFAULT_LEEWAY,
+            oidc: None,
         }
     }
 }

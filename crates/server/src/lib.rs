@@ -11,11 +11,15 @@
 //! - [`auth`]: API keys (generation, hashing) and the authenticated [`Caller`](auth::Caller) extractor.
 //! - [`client_cert`]: the TLS client certificate as a second proof, checked against the key's consumer.
 //! - [`tls`]: HTTPS and mutual TLS with rustls: files, verifier, listener.
+//! - [`staff_assertion`]: the staff user of an API request, from a signed assertion verified against the consumer's keys.
+//! - [`assertion_signer`]: minting Ed25519 staff assertions, for the demo and tests.
+//! - [`jwt`]: verifying a signed JWT (assertions, OpenID Connect ID tokens); [`jwks`]: key sets, fetched and cached.
 //! - [`extract`]: path, query and body extractors whose rejections are problems, not plain text.
 //! - [`telemetry`]: logging without personal data, Prometheus metrics, request ids.
 //! - [`http`]: the routes: `/v1` REST, health, metrics, OpenAPI and its docs page.
 
 pub mod access;
+pub mod assertion_signer;
 pub mod audit;
 pub mod auth;
 pub mod client_cert;
@@ -24,6 +28,9 @@ pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod jwks;
+pub mod jwt;
+pub mod staff_assertion;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

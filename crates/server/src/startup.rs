@@ -74,6 +74,8 @@ impl Application {
             audit.clone(),
             delivery_config,
         );
+        // One cache of fetched key sets, for staff assertions and the OpenID Connect provider.
+        let jwks = Arc::new(crate::jwks::JwksCache::new());
         let state = AppState {
             audit,
             checkpoints,
@@ -83,6 +85,14 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             max_batch_items: config.max_batch_items,
             establishment_names: Arc::new(names),
+            staff_assertions: Arc::new(crate::staff_assertion::StaffAssertions::new(
+                jwks.clone(),
+                config.assertion_leeway,
+            )),
+            oidc: config
+                .oidc
+                .clone()
+                .map(|c| Arc::new(crate::http::web::oidc::Oidc::new(c, jwks))),
         };
         Ok(Self {
             listener,

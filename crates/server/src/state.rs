@@ -20,6 +20,10 @@ pub struct AppState {
     pub max_batch_items: usize,
     /// Establishment names by code, loaded at start-up.
     pub establishment_names: Arc<HashMap<String, String>>,
+    /// Verifies the signed staff assertions of API requests.
+    pub staff_assertions: Arc<crate::staff_assertion::StaffAssertions>,
+    /// Staff sign-in through an OpenID Connect provider, when configured.
+    pub oidc: Option<Arc<crate::http::web::oidc::Oidc>>,
 }
 
 impl AppState {

@@ -639,13 +639,14 @@ on_both_engines!(
             )
             .await
             .unwrap();
+        let assertion = app.assertion("lei-wing", "Officer E Example");
         let (s, v) = call(
             &app,
             Method::POST,
             "lei-wing",
             "/v1/appointments/old-1/attendance",
             Some(json!({"outcome": "was-not-brought", "reason": "not-unlocked"})),
-            &[("Gatehouse-On-Behalf-Of", "Officer E Example")],
+            &[("Gatehouse-Staff-Assertion", &assertion)],
         )
         .await;
         assert_eq!(s, 200, "{v}");

@@ -163,7 +163,10 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
             "Gatehouse-Break-Glass",
             "collapsed on transfer, unresponsive",
         )
-        .header("Gatehouse-On-Behalf-Of", "Dr B Example")
+        .header(
+            "Gatehouse-Staff-Assertion",
+            app.assertion("mdi-health", "Dr B Example"),
+        )
         .send()
         .await
         .unwrap();
@@ -303,7 +306,10 @@ fn prison_side_callers(app: &common::TestApp) -> Vec<CrawlCaller> {
             vec![
                 ("Gatehouse-Purpose", "emergency".into()),
                 ("Gatehouse-Break-Glass", "officer collapsed nearby".into()),
-                ("Gatehouse-On-Behalf-Of", "Officer C Example".into()),
+                (
+                    "Gatehouse-Staff-Assertion",
+                    app.assertion(name, "Officer C Example"),
+                ),
             ],
         ];
         for headers in variants {

@@ -140,7 +140,7 @@ on_both_engines!(
                     "Collapsed at MDI reception; needs history",
                 );
             if let Some(s) = staff {
-                r = r.header("Gatehouse-On-Behalf-Of", s);
+                r = r.header("Gatehouse-Staff-Assertion", app.assertion(who, s));
             }
             r.send()
         };
@@ -190,7 +190,10 @@ on_both_engines!(
             app.client
                 .post(app.url(&format!("/v1/audit/break-glass/{id}/review")))
                 .bearer_auth(app.key("ig"))
-                .header("Gatehouse-On-Behalf-Of", "ig-lead-1")
+                .header(
+                    "Gatehouse-Staff-Assertion",
+                    app.assertion("ig", "ig-lead-1"),
+                )
                 .json(&body)
                 .send()
         };

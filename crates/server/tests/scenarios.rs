@@ -328,7 +328,10 @@ on_both_engines!(
             .client
             .put(app.url("/v1/people/F6789GH/nhs-number"))
             .bearer_auth(app.key("lei-health"))
-            .header("Gatehouse-On-Behalf-Of", "Nurse A Example")
+            .header(
+                "Gatehouse-Staff-Assertion",
+                app.assertion("lei-health", "Nurse A Example"),
+            )
             .json(&json!({"nhsNumber": "943 476 5919", "method": "pds-trace"}))
             .send()
             .await
@@ -633,7 +636,10 @@ on_both_engines!(
             .post(app.url(&format!("/v1/appointments/{id}/attendance")))
             .bearer_auth(app.key("lei-wing"))
             .header("Gatehouse-Purpose", "operations")
-            .header("Gatehouse-On-Behalf-Of", "Officer D Example")
+            .header(
+                "Gatehouse-Staff-Assertion",
+                app.assertion("lei-wing", "Officer D Example"),
+            )
             .json(&json!({"outcome": "was-not-brought", "reason": "no-escort-staff"}))
             .send()
             .await

@@ -167,6 +167,14 @@ pub trait Store: StaffStore + Send + Sync + 'static {
         text: &str,
         audit: &WriteAudit,
     ) -> Result<bool>;
+    /// Sets (or with `None` clears) how a consumer's staff assertions are
+    /// verified; false if there is no active consumer of that name.
+    async fn set_staff_identity(
+        &self,
+        consumer: &str,
+        identity: Option<&StaffIdentity>,
+        audit: &WriteAudit,
+    ) -> Result<bool>;
 
     // The disclosure audit.
     /// Appends records in one transaction, extending the hash chain and Merkle frontier; returns their sequence numbers.

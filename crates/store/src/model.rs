@@ -125,6 +125,11 @@ pub struct Consumer {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The client certificate the consumer is bound to, if any (mutual TLS).
     pub client_cert: ClientCertBinding,
+    // -- Verified staff identity (issue 11, migration 0011).
+    /// How to verify the signed staff assertion this consumer sends; `None`:
+    /// it cannot name a staff user. (Boxed: most consumers are passed around
+    /// on every request, and most of them have none.)
+    pub staff_identity: Option<Box<StaffIdentity>>,
 }
 
 /// How a consumer is tied to its TLS client certificate. Every part that is
@@ -145,6 +150,26 @@ impl ClientCertBinding {
         self.sha256.is_some() || self.subject.is_some()
     }
 }
+
+/// How a consumer's signed staff assertions (JWTs) are verified: whose keys
+/// sign them, what issuer and audience they carry, and which claim names the
+/// staff user. Keys are public: nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity {
+    /// The `iss` an assertion must carry.
+    pub issuer: String,
+    /// The `aud` an assertion must carry (one of, if it carries several).
+    pub audience: String,
+    /// The claim naming the staff user (`sub` unless the issuer uses another).
+    pub claim: String,
+    /// A JWKS document (JSON), registered inline.
+    pub jwks: Option<String>,
+    /// A URL the JWKS is fetched from (and refetched for an unknown key id).
+    pub jwks_url: Option<String>,
+}
+
+/// The claim naming the staff user when none is configured.
+pub const DEFAULT_STAFF_CLAIM: &str = "sub";
 
 #[derive(Debug, Clone)]
 pub struct NewConsumer {

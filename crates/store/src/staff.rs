@@ -63,6 +63,9 @@ pub struct StaffUser {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The OpenID Connect provider's subject identifier for this person, when
+    /// they may sign in through the provider (issue 11, migration 0011).
+    pub oidc_subject: Option<String>,
 }
 
 /// A staff account to create.
@@ -95,6 +98,20 @@ pub struct StaffSession {
     pub user: StaffUser,
 }
 
+/// An OpenID Connect sign-in under way: what the callback checks the
+/// provider's answer against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcSignIn {
+    /// Hex SHA-256 of the `state` parameter.
+    pub state_hash: String,
+    pub nonce: String,
+    /// The PKCE code verifier.
+    pub verifier: String,
+    /// The same-site path to go to once signed in.
+    pub next: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Staff accounts and sessions. Both engines implement it; `Store` requires it.
 #[async_trait]
 pub trait StaffStore: Send + Sync {
@@ -115,4 +132,19 @@ pub trait StaffStore: Send + Sync {
     ) -> crate::Result<Option<StaffSession>>;
     /// Revokes a session (sign-out); false when there was no live one.
     async fn revoke_session(&self, token_hash: &str) -> crate::Result<bool>;
+    /// Links an account to the OpenID Connect provider's subject (or with
+    /// `None` unlinks it); false when there is no such account. A subject
+    /// already linked to another account answers [`crate::StoreError::Conflict`].
+    async fn set_oidc_subject(&self, username: &str, subject: Option<&str>) -> crate::Result<bool>;
+    /// The account linked to this OpenID Connect subject (disabled ones too).
+    async fn staff_user_by_oidc_subject(&self, subject: &str) -> crate::Result<Option<StaffUser>>;
+    /// Keeps a sign-in under way (and drops those that expired before `now`).
+    async fn put_oidc_sign_in(&self, flow: &OidcSignIn, now: DateTime<Utc>) -> crate::Result<()>;
+    /// Takes a sign-in under way by its state hash, deleting it so it can be
+    /// used once; `None` when unknown, already taken or expired at `now`.
+    async fn take_oidc_sign_in(
+        &self,
+        state_hash: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<Option<OidcSignIn>>;
 }

@@ -16,7 +16,7 @@ use crate::state::AppState;
     info(
         title = "Gatehouse",
         description = "The safety-information exchange between a prison system and the healthcare systems that treat prisoners. \
-            Every call needs `Authorization: Bearer <key>`; optional `Gatehouse-On-Behalf-Of` (the staff user) and \
+            Every call needs `Authorization: Bearer <key>`; optional `Gatehouse-Staff-Assertion` (a signed JWT naming the staff user, verified against the consumer's registered keys) and \
             `Gatehouse-Purpose` (direct-care, safety, emergency, governance, operations); in an emergency, where the agreement allows it, \
             `Gatehouse-Break-Glass: <reason>` with the staff user named. Every request that touches a person is recorded in a \
             tamper-evident disclosure audit. Errors are RFC 9457 problems."

@@ -53,6 +53,9 @@ pub const CONSUMERS: &[(&str, &str, &str)] = &[
     ("revoked", "prison-healthcare", "LEI"),
 ];
 
+/// The issuer of the harness's staff assertions; each consumer's audience is its name.
+pub const STAFF_ISSUER: &str = "https://staff-idp.test";
+
 /// Small limits, so the limit tests need no huge bodies.
 pub const BODY_LIMIT: usize = 64 * 1024;
 pub const MAX_BATCH: usize = 100;
@@ -65,6 +68,8 @@ pub struct TestApp {
     pub audit_key: std::path::PathBuf,
     pub store: Arc<dyn Store>,
     pub keys: HashMap<&'static str, String>,
+    /// Signs staff assertions; its JWKS is registered for every consumer.
+    pub staff_signer: gatehouse_server::assertion_signer::AssertionSigner,
     pub client: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -82,6 +87,7 @@ impl TestApp {
     ) -> Self {
         let (store, url) = gatehouse_store::testing::fresh_store_with_url(engine, tag).await;
         let mut keys = HashMap::new();
+        let staff_signer = gatehouse_server::assertion_signer::AssertionSigner::random("harness");
         for (name, tpl, est) in CONSUMERS {
             let t = template(tpl).unwrap();
             let key = issue_key();
@@ -100,6 +106,26 @@ impl TestApp {
                         "test-harness",
                         "consumer",
                         "add-consumer",
+                        vec![],
+                    ),
+                )
+                .await
+                .unwrap();
+            let identity = gatehouse_store::StaffIdentity {
+                issuer: STAFF_ISSUER.into(),
+                audience: (*name).into(),
+                claim: "sub".into(),
+                jwks: Some(staff_signer.jwks()),
+                jwks_url: None,
+            };
+            store
+                .set_staff_identity(
+                    name,
+                    Some(&identity),
+                    &gatehouse_store::WriteAudit::system(
+                        "test-harness",
+                        "consumer",
+                        "set-staff-identity",
                         vec![],
                     ),
                 )
@@ -145,6 +171,7 @@ impl TestApp {
             audit_key: key,
             store,
             keys,
+            staff_signer,
             client: reqwest::Client::new(),
             _shutdown: tx,
         }
@@ -175,6 +202,13 @@ impl TestApp {
         self.keys
             .get(who)
             .unwrap_or_else(|| panic!("no consumer {who}"))
+    }
+
+    /// A signed staff assertion from `consumer` naming `staff_user`, for the
+    /// `Gatehouse-Staff-Assertion` header.
+    pub fn assertion(&self, consumer: &str, staff_user: &str) -> String {
+        self.staff_signer
+            .assertion(STAFF_ISSUER, consumer, staff_user, 3600)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -172,7 +172,44 @@ fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
             subject: col(row, "client_cert_subject")?,
             required: col(row, "require_client_cert")?,
         },
+        staff_identity: staff_identity_from_row(row)?.map(Box::new),
     })
+}
+
+/// A consumer's staff identity settings: present when an issuer is set.
+fn staff_identity_from_row(row: &DbRow) -> Result<Option<StaffIdentity>> {
+    let Some(issuer) = col::<Option<String>>(row, "staff_issuer")? else {
+        return Ok(None);
+    };
+    Ok(Some(StaffIdentity {
+        issuer,
+        audience: col::<Option<String>>(row, "staff_audience")?.unwrap_or_default(),
+        claim: col::<Option<String>>(row, "staff_claim")?.unwrap_or_else(|| DEFAULT_STAFF_CLAIM.to_owned()),
+        jwks: col(row, "staff_jwks")?,
+        jwks_url: col(row, "staff_jwks_url")?,
+    }))
+}
+
+async fn set_staff_identity(pool: &sqlx::Pool<Db>, consumer: &str, identity: Option<&StaffIdentity>, audit: &WriteAudit) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE consumers SET staff_issuer = $1, staff_audience = $2, staff_claim = $3, staff_jwks = $4, staff_jwks_url = $5 \
+         WHERE name = $6 AND revoked_at IS NULL",
+    )
+    .bind(identity.map(|i| i.issuer.clone()))
+    .bind(identity.map(|i| i.audience.clone()))
+    .bind(identity.map(|i| i.claim.clone()))
+    .bind(identity.and_then(|i| i.jwks.clone()))
+    .bind(identity.and_then(|i| i.jwks_url.clone()))
+    .bind(consumer)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() > 0 {
+        let what = identity.map_or("cleared".to_owned(), |i| format!("issuer:{}:audience:{}:claim:{}", i.issuer, i.audience, i.claim));
+        record_change(&mut tx, audit, &[format!("consumer/{consumer}:staff-identity:{what}")]).await?;
+    }
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
 }
 
 // ---------------------------------------------------------------- establishments and consumers
@@ -237,6 +274,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
         created_at: now,
         revoked_at: None,
         client_cert: ClientCertBinding::default(),
+        staff_identity: None,
     })
 }
 
@@ -1505,6 +1543,9 @@ impl crate::Store for EngineStore {
     }
     async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str, audit: &WriteAudit) -> Result<bool> {
         set_agreement(&self.writer, consumer, agreement, text, audit).await
+    }
+    async fn set_staff_identity(&self, consumer: &str, identity: Option<&StaffIdentity>, audit: &WriteAudit) -> Result<bool> {
+        set_staff_identity(&self.writer, consumer, identity, audit).await
     }
     async fn append_audit(&self, records: &[NewDisclosure]) -> Result<Vec<i64>> {
         append_audit(&self.writer, records).await

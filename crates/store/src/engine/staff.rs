@@ -4,7 +4,7 @@
 // writer pool; reads through the reader pool. These tables hold no person data
 // and are counted nowhere else.
 
-use crate::staff::{NewStaffSession, NewStaffUser, StaffRole, StaffSession, StaffStore, StaffUser};
+use crate::staff::{NewStaffSession, OidcSignIn, NewStaffUser, StaffRole, StaffSession, StaffStore, StaffUser};
 
 fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
     let role: String = col(row, "role")?;
@@ -28,6 +28,7 @@ fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
         password_hash: col(row, "password_hash")?,
         created_at: col(row, "created_at")?,
         disabled_at: col(row, "disabled_at")?,
+        oidc_subject: col(row, "oidc_subject")?,
     })
 }
 
@@ -48,6 +49,7 @@ async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser) -> Result<
         password_hash: new.password_hash.clone(),
         created_at: now(),
         disabled_at: None,
+        oidc_subject: None,
     };
     let codes = serde_json::to_string(&user.establishments.to_codes()).map_err(StoreError::corrupt)?;
     sqlx::query(
@@ -151,6 +153,75 @@ async fn revoke_session(pool: &sqlx::Pool<Db>, token_hash: &str) -> Result<bool>
     Ok(done.rows_affected() > 0)
 }
 
+async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subject: Option<&str>) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    if let Some(subject) = subject {
+        let taken = sqlx::query("SELECT username FROM staff_users WHERE oidc_subject = $1 AND username <> $2")
+            .bind(subject)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = taken {
+            let other: String = col(&row, "username")?;
+            return Err(StoreError::Conflict(format!("this subject is already linked to the staff user {other}")));
+        }
+    }
+    let done = sqlx::query("UPDATE staff_users SET oidc_subject = $1 WHERE username = $2")
+        .bind(subject)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
+
+async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &str) -> Result<Option<StaffUser>> {
+    sqlx::query("SELECT * FROM staff_users WHERE oidc_subject = $1")
+        .bind(subject)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| staff_user_from_row(&r))
+        .transpose()
+}
+
+async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query("DELETE FROM oidc_sign_ins WHERE expires_at <= $1").bind(at).execute(&mut *tx).await?;
+    let expires_at = DateTime::from_timestamp_micros(flow.expires_at.timestamp_micros()).unwrap_or(flow.expires_at);
+    sqlx::query(
+        "INSERT INTO oidc_sign_ins (state_hash, nonce, verifier, next, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&flow.state_hash)
+    .bind(&flow.nonce)
+    .bind(&flow.verifier)
+    .bind(&flow.next)
+    .bind(now())
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn take_oidc_sign_in(pool: &sqlx::Pool<Db>, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
+    let mut tx = begin_write(pool).await?;
+    // Deleted as it is read: two callbacks with the same state cannot both succeed.
+    let row = sqlx::query("DELETE FROM oidc_sign_ins WHERE state_hash = $1 RETURNING state_hash, nonce, verifier, next, expires_at")
+        .bind(state_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let Some(row) = row else { return Ok(None) };
+    let flow = OidcSignIn {
+        state_hash: col(&row, "state_hash")?,
+        nonce: col(&row, "nonce")?,
+        verifier: col(&row, "verifier")?,
+        next: col(&row, "next")?,
+        expires_at: col(&row, "expires_at")?,
+    };
+    Ok((flow.expires_at > at).then_some(flow))
+}
+
 #[async_trait::async_trait]
 impl StaffStore for EngineStore {
     async fn create_staff_user(&self, new: &NewStaffUser) -> Result<StaffUser> {
@@ -170,5 +241,17 @@ impl StaffStore for EngineStore {
     }
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
         revoke_session(&self.writer, token_hash).await
+    }
+    async fn set_oidc_subject(&self, username: &str, subject: Option<&str>) -> Result<bool> {
+        set_oidc_subject(&self.writer, username, subject).await
+    }
+    async fn staff_user_by_oidc_subject(&self, subject: &str) -> Result<Option<StaffUser>> {
+        staff_user_by_oidc_subject(&self.reader, subject).await
+    }
+    async fn put_oidc_sign_in(&self, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
+        put_oidc_sign_in(&self.writer, flow, at).await
+    }
+    async fn take_oidc_sign_in(&self, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
+        take_oidc_sign_in(&self.writer, state_hash, at).await
     }
 }

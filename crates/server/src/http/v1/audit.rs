@@ -164,7 +164,7 @@ pub struct Review {
     pub note: Option<String>,
 }
 
-/// Records the review of one break-glass use. The reviewer is the staff user named in `Gatehouse-On-Behalf-Of`.
+/// Records the review of one break-glass use. The reviewer is the staff user named by the signed `Gatehouse-Staff-Assertion`.
 #[utoipa::path(post, path = "/v1/audit/break-glass/{id}/review", tag = "governance",
     params(("id" = String, Path)), request_body = Review,
     responses((status = 200, body = BreakGlassView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -200,8 +200,8 @@ pub async fn review_break_glass(
     }
     let reviewer = caller.principal.on_behalf_of.clone().ok_or_else(|| {
         ApiError::bad_field(ParseError::new(
-            "Gatehouse-On-Behalf-Of",
-            "name the reviewer",
+            "Gatehouse-Staff-Assertion",
+            "name the reviewer with a signed staff assertion",
         ))
     })?;
     let reviewer = format!("{} ({})", reviewer, caller.principal.consumer);

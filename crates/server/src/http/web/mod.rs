@@ -2,6 +2,8 @@
 //! escort officers, prison clinicians and information-governance leads.
 //!
 //! - [`session`]: local accounts (argon2), sign-in and sign-out, the session cookie.
+//! - [`oidc`]: sign-in through an OpenID Connect provider (code flow with PKCE),
+//!   for accounts linked to the provider's subject.
 //! - [`csrf`]: a per-session token in a hidden field, checked on every POST.
 //! - [`principal`]: a staff member acts through an in-process principal under
 //!   the agreement of their role, so every page read is decided by the same
@@ -25,6 +27,7 @@ pub mod charts;
 pub mod csrf;
 pub mod dashboard;
 pub mod notices;
+pub mod oidc;
 pub mod pages;
 pub mod principal;
 pub mod session;
@@ -51,6 +54,8 @@ pub fn routes() -> Router<AppState> {
             "/sign-in",
             get(session::sign_in_page).post(session::sign_in),
         )
+        .route("/sign-in/oidc", get(oidc::start))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
         .route("/sign-out", post(session::sign_out))
         .route("/search", get(pages::search))
         .route("/roll", get(pages::roll_form))

@@ -117,6 +117,7 @@ mod tests {
             password_hash: String::new(),
             created_at: Utc::now(),
             disabled_at: None,
+            oidc_subject: None,
         }
     }
 

@@ -289,9 +289,14 @@ struct SignInPage {
     username: String,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// The OpenID Connect provider's name, when staff may sign in through it.
+    provider: Option<String>,
+    /// `next`, percent-encoded for the provider link's query.
+    next_query: String,
 }
 
 fn sign_in_response(
+    state: &AppState,
     status: StatusCode,
     headers: &HeaderMap,
     next: &str,
@@ -309,6 +314,8 @@ fn sign_in_response(
         username: username.to_owned(),
         error,
         notice,
+        provider: state.oidc.as_ref().map(|o| o.config.provider_name.clone()),
+        next_query: super::encode(safe_next(next).unwrap_or("/")),
     };
     let mut resp = (status, render(&page)?).into_response();
     resp.headers_mut().append(
@@ -330,7 +337,7 @@ pub async fn sign_in_page(
         return Ok(Redirect::to(safe_next(next).unwrap_or("/")).into_response());
     }
     let notice = q.get("signed-out").map(|_| "You have signed out.");
-    sign_in_response(StatusCode::OK, &headers, next, "", None, notice)
+    sign_in_response(&state, StatusCode::OK, &headers, next, "", None, notice)
 }
 
 /// `POST /sign-in`: a wrong username or password answers 401 with the form again.
@@ -356,6 +363,7 @@ pub async fn sign_in(
         || password.chars().count() > 200
     {
         return sign_in_response(
+            &state,
             StatusCode::UNAUTHORIZED,
             &headers,
             &next,
@@ -367,6 +375,7 @@ pub async fn sign_in(
     if locked_out(&username) {
         metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "locked-out").increment(1);
         return sign_in_response(
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
             &headers,
             &next,
@@ -390,6 +399,7 @@ pub async fn sign_in(
         metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "refused").increment(1);
         note_failure(&username);
         return sign_in_response(
+            &state,
             StatusCode::UNAUTHORIZED,
             &headers,
             &next,
@@ -399,6 +409,25 @@ pub async fn sign_in(
         );
     };
     clear_failures(&user.username);
+    let session_cookie = open_session(&state, &user, https).await?;
+    metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "signed-in").increment(1);
+    let mut resp = Redirect::to(&landing(&user, &next)).into_response();
+    let h = resp.headers_mut();
+    h.append(header::SET_COOKIE, session_cookie);
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(signin_cookie_name(https), "", 0, https),
+    );
+    Ok(resp)
+}
+
+/// Starts a session for a user who has proved who they are (by password or
+/// through the OpenID Connect provider); returns its cookie.
+pub async fn open_session(
+    state: &AppState,
+    user: &StaffUser,
+    https: bool,
+) -> Result<HeaderValue, WebError> {
     let token = random_token();
     state
         .store
@@ -409,28 +438,22 @@ pub async fn sign_in(
             expires_at: Utc::now() + SESSION_LIFETIME,
         })
         .await?;
-    metrics::counter!("gatehouse_web_sign_ins_total", "outcome" => "signed-in").increment(1);
-    let target = if user.role == gatehouse_store::StaffRole::Admin && next == "/" {
+    Ok(set_cookie(
+        session_cookie_name(https),
+        &token,
+        SESSION_LIFETIME.num_seconds(),
+        https,
+    ))
+}
+
+/// Where a user lands after signing in: where they were going, or the staff
+/// list for an administrator (who reads no person data).
+pub fn landing(user: &StaffUser, next: &str) -> String {
+    if user.role == gatehouse_store::StaffRole::Admin && next == "/" {
         "/staff".to_owned()
     } else {
-        next
-    };
-    let mut resp = Redirect::to(&target).into_response();
-    let h = resp.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(
-            session_cookie_name(https),
-            &token,
-            SESSION_LIFETIME.num_seconds(),
-            https,
-        ),
-    );
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(signin_cookie_name(https), "", 0, https),
-    );
-    Ok(resp)
+        next.to_owned()
+    }
 }
 
 /// `POST /sign-out`: ends the session here and in the store.
