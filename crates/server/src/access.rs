@@ -208,7 +208,8 @@ async fn break_glass_grant(
     caller.authorize(state, Action::BreakGlass, &glass)?;
     let staff = caller.principal.on_behalf_of.as_deref().ok_or_else(|| {
         ApiError::Forbidden(
-            "break-glass needs the staff user named in Gatehouse-On-Behalf-Of".into(),
+            "break-glass needs a named staff user, verified by a signed Gatehouse-Staff-Assertion"
+                .into(),
         )
     })?;
     let decision = caller.decide(state, Action::BreakGlass, &glass);
