@@ -279,17 +279,31 @@ on_both_engines!(
 on_both_engines!(
     rewrite_and_drop_checkpoints_is_caught,
     |app: common::TestApp| async move {
-        let notes = witnessed_log(&app, 4).await;
-        rewrite(&app, 4).await;
+        // Record numbers past what the harness's own (recorded) set-up wrote.
+        let base = size(&app).await;
+        let notes = witnessed_log(&app, base + 4).await;
+        rewrite(&app, (base + 4) as i64).await;
         // The database alone cannot tell.
         verify_witnessed(&app, &[])
             .await
             .expect("a consistent rewrite passes the database-only verification");
         // The witnessed checkpoints can, and name the first rewritten record.
         let f = finding(verify_witnessed(&app, &notes).await);
-        assert_eq!((f.kind, f.seq), (FindingKind::CheckpointMismatch, 4), "{f}");
-        assert!(f.detail.contains("witnessed checkpoint for size 4"), "{f}");
-        assert!(f.detail.contains("seqs 4 to 4"), "{f}");
+        let target = (base + 4) as i64;
+        assert_eq!(
+            (f.kind, f.seq),
+            (FindingKind::CheckpointMismatch, target),
+            "{f}"
+        );
+        assert!(
+            f.detail
+                .contains(&format!("witnessed checkpoint for size {target}")),
+            "{f}"
+        );
+        assert!(
+            f.detail.contains(&format!("seqs {target} to {target}")),
+            "{f}"
+        );
         // With only the last note, the range is named.
         let f = finding(verify_witnessed(&app, &notes[2..]).await);
         assert_eq!((f.kind, f.seq), (FindingKind::CheckpointMismatch, 1), "{f}");
@@ -305,9 +319,10 @@ on_both_engines!(
 on_both_engines!(
     rewrite_keeping_checkpoint_rows_is_caught_by_the_proof,
     |app: common::TestApp| async move {
-        let notes = witnessed_log(&app, 3).await;
+        let base = size(&app).await;
+        let notes = witnessed_log(&app, base + 3).await;
         let end = notes[2].checkpoint.size;
-        rewrite(&app, 2).await;
+        rewrite(&app, (base + 2) as i64).await;
         // The attacker puts back a row for the witness's size, so the log
         // answers with a proof: over the rewritten records, it cannot verify.
         read(&app).await;
@@ -334,7 +349,8 @@ on_both_engines!(
 on_both_engines!(
     truncate_and_rewind_is_caught,
     |app: common::TestApp| async move {
-        let notes = witnessed_log(&app, 3).await;
+        let base = size(&app).await;
+        let notes = witnessed_log(&app, base + 3).await;
         let end = notes[2].checkpoint.size as i64;
         truncate(&app, end - 2).await;
         verify_witnessed(&app, &[])
@@ -361,8 +377,9 @@ on_both_engines!(
     a_fork_shown_to_two_witnesses_is_caught,
     |app: common::TestApp| async move {
         // Witness A saw the original history.
-        let a = witnessed_log(&app, 3).await.pop().unwrap();
-        rewrite(&app, 2).await;
+        let base = size(&app).await;
+        let a = witnessed_log(&app, base + 3).await.pop().unwrap();
+        rewrite(&app, (base + 2) as i64).await;
         // Witness B starts afterwards and sees only the rewritten one: by
         // itself it has nothing to object to.
         let b = checkpoint(&app).await;
