@@ -269,7 +269,7 @@ pub async fn run(url: String, cmd: ConsumerCommand) -> anyhow::Result<()> {
                     c.agreement,
                     scope,
                     state,
-                    format!(
+                    format_args!(
                         "{} {}",
                         describe(&c.client_cert),
                         describe_staff(c.staff_identity.as_deref())

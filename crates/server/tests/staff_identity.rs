@@ -403,7 +403,7 @@ on_both_engines!(
                 read_as(&app, "mdi-health", "A1234BC", &[glass.clone(), staff]).await;
             assert_eq!(s, 401, "{what}: {body}");
         }
-        let (s, _, _) = read_as(&app, "mdi-health", "A1234BC", &[glass.clone()]).await;
+        let (s, _, _) = read_as(&app, "mdi-health", "A1234BC", std::slice::from_ref(&glass)).await;
         assert_eq!(s, 404, "no staff user: the glass stays shut");
         let verified = (
             "Gatehouse-Staff-Assertion",
