@@ -281,23 +281,6 @@ pub fn write_audit(state: &AppState, record: Disclosure) -> WriteAudit {
     }
 }
 
-/// The record of a permitted change to one person.
-pub fn person_write(
-    state: &AppState,
-    caller: &Caller,
-    pn: &PrisonNumber,
-    resource: &str,
-    action: Action,
-    fields: &[&str],
-    decision: &Decision,
-) -> WriteAudit {
-    let fields = fields.iter().map(|f| (*f).to_owned()).collect();
-    write_audit(
-        state,
-        disclosure(caller, Some(pn), resource, action, fields, decision, None),
-    )
-}
-
 /// The record of a permitted change about no one person (a subscription, a
 /// closure, a break-glass review): the caller is authorised already.
 pub fn system_write(

@@ -119,16 +119,6 @@ impl WriteAudit {
         })
     }
 
-    /// Is a record written at all?
-    pub fn is_on(&self) -> bool {
-        self.record.is_some()
-    }
-
-    /// The decided record, for callers that need to read it back (tests).
-    pub fn record(&self) -> Option<&Disclosure> {
-        self.record.as_ref()
-    }
-
     /// The record as decided, with what the change wrote added to its fields.
     pub(crate) fn written(&self, wrote: &[String]) -> Option<NewDisclosure> {
         let mut d = self.record.clone()?;
