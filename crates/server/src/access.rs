@@ -204,15 +204,13 @@ async fn break_glass_grant(
     if without.is_permit() {
         return Ok(None); // The glass was not needed: an ordinary permitted access.
     }
-    let glass = Resource::System("break-glass");
-    caller.authorize(state, Action::BreakGlass, &glass)?;
+    let decision = caller.permit(state, Action::BreakGlass, &Resource::System("break-glass"))?;
     let staff = caller.principal.on_behalf_of.as_deref().ok_or_else(|| {
         ApiError::Forbidden(
             "break-glass needs a named staff user, verified by a signed Gatehouse-Staff-Assertion"
                 .into(),
         )
     })?;
-    let decision = caller.decide(state, Action::BreakGlass, &glass);
     let audit = write_audit(
         state,
         disclosure(

@@ -199,8 +199,19 @@ impl Caller {
         action: Action,
         resource: &Resource,
     ) -> Result<(), ApiError> {
+        self.permit(state, action, resource).map(|_| ())
+    }
+
+    /// Like [`Self::authorize`], giving the permitting decision (its policies
+    /// go into the record of a change): one evaluation, not two.
+    pub fn permit(
+        &self,
+        state: &AppState,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<Decision, ApiError> {
         match self.decide(state, action, resource) {
-            Decision::Permit { .. } => Ok(()),
+            permit @ Decision::Permit { .. } => Ok(permit),
             Decision::Hidden { .. } => Err(match resource {
                 Resource::Person { .. } => ApiError::not_found_person(),
                 _ => ApiError::NotFound("not found".into()),

@@ -175,9 +175,7 @@ pub async fn review_break_glass(
     ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> Result<Json<BreakGlassView>, ApiError> {
-    let audit_surface = Resource::System("audit");
-    caller.authorize(&state, Action::ReviewBreakGlass, &audit_surface)?;
-    let decision = caller.decide(&state, Action::ReviewBreakGlass, &audit_surface);
+    let decision = caller.permit(&state, Action::ReviewBreakGlass, &Resource::System("audit"))?;
     let review: Review = parse_json(&body.bytes, "(body)")?;
     if !matches!(
         review.outcome.as_str(),

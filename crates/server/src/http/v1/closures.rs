@@ -63,9 +63,7 @@ fn authorize(
     what: &str,
 ) -> Result<gatehouse_store::WriteAudit, ApiError> {
     crate::access::authorize_establishment(state, caller, Action::ReadAppointments, code)?;
-    let feed = Resource::System("feed");
-    caller.authorize(state, Action::WriteFeed, &feed)?;
-    let decision = caller.decide(state, Action::WriteFeed, &feed);
+    let decision = caller.permit(state, Action::WriteFeed, &Resource::System("feed"))?;
     let field = format!("establishment/{}:{what}", code.as_str());
     Ok(crate::access::system_write(
         state,

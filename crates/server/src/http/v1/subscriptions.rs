@@ -195,9 +195,7 @@ fn parse_establishments(caller: &Caller, list: &[String]) -> Result<Vec<String>,
 
 /// Subscriptions are part of the events surface: the agreement must allow `read-events`.
 fn authorize(state: &AppState, caller: &Caller) -> Result<Decision, ApiError> {
-    let events = Resource::System("events");
-    caller.authorize(state, Action::ReadEvents, &events)?;
-    Ok(caller.decide(state, Action::ReadEvents, &events))
+    caller.permit(state, Action::ReadEvents, &Resource::System("events"))
 }
 
 /// The record of a change to the caller's own subscription, written with the change.
