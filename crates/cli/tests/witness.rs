@@ -5,8 +5,8 @@
 //! until it compares notes with the first (`--peer`); a truncation with the
 //! head rewound is a ROLLBACK.
 
-use gatehouse_audit::merkle::{Frontier, Hash, leaf_hash};
 use gatehouse_store::EngineKind;
+use gatehouse_store::testing::audit_attacks;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -213,70 +213,14 @@ impl Setup {
     }
 }
 
-/// Replaces record `seq`, recomputes every leaf hash and chain value after
-/// it and the head, and deletes every checkpoint row: the database agrees
-/// with itself afterwards.
+/// Forges record `seq` and makes every hash, the head and the checkpoints agree.
 async fn rewrite(url: &str, seq: i64) {
-    let store = gatehouse_store::connect(url).await.unwrap();
-    let rows = store.audit_rows(0, 100_000).await.unwrap();
-    let mut frontier = Frontier::new();
-    let mut chain = gatehouse_audit::CHAIN_START;
-    for row in &rows {
-        let mut content = row.content.clone();
-        if row.seq == seq {
-            content = content.replacen('{', "{\"forged\":true,", 1);
-        }
-        let leaf = leaf_hash(content.as_bytes());
-        chain = gatehouse_audit::chain_hash(&chain, &leaf);
-        frontier.push(leaf);
-        if row.seq >= seq {
-            let sql = format!(
-                "UPDATE audit_log SET content = '{}', leaf_hash = '{}', chain = '{}' WHERE seq = {}",
-                content.replace('\'', "''"),
-                hex::encode(leaf),
-                hex::encode(chain),
-                row.seq
-            );
-            gatehouse_store::testing::execute_raw(url, &sql).await;
-        }
-    }
-    set_head(url, rows.len() as i64, &chain, &frontier).await;
-    gatehouse_store::testing::execute_raw(url, "DELETE FROM audit_checkpoints").await;
+    audit_attacks::rewrite_record(url, seq, |c| c.replacen('{', "{\"forged\":true,", 1)).await;
 }
 
-async fn set_head(url: &str, size: i64, chain: &Hash, frontier: &Frontier) {
-    let nodes: Vec<String> = frontier.nodes().iter().map(hex::encode).collect();
-    let sql = format!(
-        "UPDATE audit_head SET size = {size}, chain = '{}', frontier = '{}' WHERE id = 1",
-        hex::encode(chain),
-        serde_json::to_string(&nodes).unwrap()
-    );
-    gatehouse_store::testing::execute_raw(url, &sql).await;
-}
-
-/// Deletes the records after `keep`, their checkpoints, and rewinds the head.
+/// Cuts the log after record `keep` and rewinds the head.
 async fn truncate(url: &str, keep: i64) {
-    let store = gatehouse_store::connect(url).await.unwrap();
-    let rows = store.audit_rows(0, keep).await.unwrap();
-    let mut frontier = Frontier::new();
-    for row in &rows {
-        frontier.push(hex::decode(&row.leaf_hash).unwrap().try_into().unwrap());
-    }
-    let chain: Hash = hex::decode(&rows.last().unwrap().chain)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    gatehouse_store::testing::execute_raw(
-        url,
-        &format!("DELETE FROM audit_log WHERE seq > {keep}"),
-    )
-    .await;
-    gatehouse_store::testing::execute_raw(
-        url,
-        &format!("DELETE FROM audit_checkpoints WHERE size > {keep}"),
-    )
-    .await;
-    set_head(url, keep, &chain, &frontier).await;
+    audit_attacks::truncate_log(url, keep).await;
 }
 
 async fn rewrite_and_fork(engine: EngineKind) {

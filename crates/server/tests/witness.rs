@@ -10,10 +10,11 @@ mod common;
 use base64::Engine as _;
 use common::items::*;
 use gatehouse_audit::checkpoint::{PublicKey, SignedCheckpoint};
-use gatehouse_audit::merkle::{Frontier, Hash, leaf_hash, verify_consistency};
+use gatehouse_audit::merkle::{Hash, verify_consistency};
 use gatehouse_audit::verify::FindingKind;
 use gatehouse_audit::witness::{Breach, Proof, check_extends};
 use gatehouse_server::audit::verify::{VerifyOptions, verify_store_with};
+use gatehouse_store::testing::audit_attacks;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -105,69 +106,15 @@ fn finding(
         .clone()
 }
 
-/// The attacker's rewrite: replace record `seq`'s content, recompute every
-/// leaf hash and chain value from there, and the head's chain and frontier,
-/// then delete every signed checkpoint. Everything the database holds
-/// agrees with itself afterwards.
+/// The attacker's rewrite of record `seq` (another consumer named as the
+/// reader), with every hash, the head and the checkpoints made to agree.
 async fn rewrite(app: &common::TestApp, seq: i64) {
-    let rows = app.store.audit_rows(0, 100_000).await.unwrap();
-    let mut frontier = Frontier::new();
-    let mut chain = gatehouse_audit::CHAIN_START;
-    for row in &rows {
-        let content = if row.seq == seq {
-            row.content.replace("lei-health", "lei-wing")
-        } else {
-            row.content.clone()
-        };
-        assert!(
-            row.seq != seq || content != row.content,
-            "the edit changes the record"
-        );
-        let leaf = leaf_hash(content.as_bytes());
-        chain = gatehouse_audit::chain_hash(&chain, &leaf);
-        frontier.push(leaf);
-        if row.seq >= seq {
-            let sql = format!(
-                "UPDATE audit_log SET content = '{}', leaf_hash = '{}', chain = '{}' WHERE seq = {}",
-                content.replace('\'', "''"),
-                hex::encode(leaf),
-                hex::encode(chain),
-                row.seq
-            );
-            gatehouse_store::testing::execute_raw(&app.url, &sql).await;
-        }
-    }
-    set_head(app, rows.len() as i64, &chain, &frontier).await;
-    gatehouse_store::testing::execute_raw(&app.url, "DELETE FROM audit_checkpoints").await;
+    audit_attacks::rewrite_record(&app.url, seq, |c| c.replace("lei-health", "lei-wing")).await;
 }
 
-async fn set_head(app: &common::TestApp, size: i64, chain: &Hash, frontier: &Frontier) {
-    let nodes: Vec<String> = frontier.nodes().iter().map(hex::encode).collect();
-    let sql = format!(
-        "UPDATE audit_head SET size = {size}, chain = '{}', frontier = '{}' WHERE id = 1",
-        hex::encode(chain),
-        serde_json::to_string(&nodes).unwrap()
-    );
-    gatehouse_store::testing::execute_raw(&app.url, &sql).await;
-}
-
-/// The attacker's truncation: delete the records after `keep`, rewind the
-/// head to them, and delete the checkpoints past them.
+/// The attacker's truncation after record `keep`, with the head rewound.
 async fn truncate(app: &common::TestApp, keep: i64) {
-    let rows = app.store.audit_rows(0, keep).await.unwrap();
-    let mut frontier = Frontier::new();
-    for row in &rows {
-        frontier.push(hex::decode(&row.leaf_hash).unwrap().try_into().unwrap());
-    }
-    let chain: Hash = hex::decode(&rows.last().unwrap().chain)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let exec =
-        |sql: String| async move { gatehouse_store::testing::execute_raw(&app.url, &sql).await };
-    exec(format!("DELETE FROM audit_log WHERE seq > {keep}")).await;
-    exec(format!("DELETE FROM audit_checkpoints WHERE size > {keep}")).await;
-    set_head(app, keep, &chain, &frontier).await;
+    audit_attacks::truncate_log(&app.url, keep).await;
 }
 
 /// A log of a few records with a witness holding checkpoints at sizes

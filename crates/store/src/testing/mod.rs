@@ -5,8 +5,12 @@
 //! `postgres://postgres@127.0.0.1:5432/test`), selected through the
 //! connection's `search_path`, so parallel tests never collide.
 //! PostgreSQL being unreachable is an error, never a skip.
+//!
+//! [`audit_attacks`]: what an operator could do to the audit behind Gatehouse's back.
 
 use crate::{EngineKind, Store, connect};
+
+pub mod audit_attacks;
 use std::sync::Arc;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
