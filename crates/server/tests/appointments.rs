@@ -619,26 +619,7 @@ on_both_engines!(
         setup(&app).await;
         // An appointment three days ago with no outcome (as a migration from another system would leave it).
         let start = chrono::Utc::now() - chrono::Duration::days(3);
-        app.store
-            .import_appointments(
-                &[gatehouse_store::ImportedAppointment {
-                    id: "old-1".into(),
-                    prison_number: gatehouse_domain::PrisonNumber::parse("A1234BC").unwrap(),
-                    establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
-                    appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
-                    starts_at: start,
-                    minutes: 20,
-                    place: gatehouse_domain::appointment::Place::InCell,
-                    owner: "lei-health".into(),
-                    cancelled: false,
-                    outcome: None,
-                    recorded_by: None,
-                    booked_at: start - chrono::Duration::days(7),
-                }],
-                &gatehouse_store::WriteAudit::system("test", "test", "test", vec![]),
-            )
-            .await
-            .unwrap();
+        app.import_past_appointment("old-1", "A1234BC", start).await;
         let assertion = app.assertion("lei-wing", "Officer E Example");
         let (s, v) = call(
             &app,

@@ -37,10 +37,6 @@ fn review_by() -> String {
         .to_string()
 }
 
-fn author() -> Value {
-    json!({"role": "Registered nurse", "registration": {"body": "NMC", "number": "12A3456E"}})
-}
-
 /// The notices, each hiding a canary where prison staff must never see it.
 fn notices() -> Vec<Value> {
     vec![
@@ -156,20 +152,13 @@ async fn fixtures(app: &common::TestApp) -> Fixtures {
     .await;
     // A break-glass grant, so the review endpoints have something to act on.
     let r = app
-        .client
-        .get(app.url("/v1/people/A1234BC"))
-        .bearer_auth(app.key("mdi-health"))
-        .header(
-            "Gatehouse-Break-Glass",
+        .break_glass_read(
+            "mdi-health",
+            "/v1/people/A1234BC",
             "collapsed on transfer, unresponsive",
+            Some("Dr B Example"),
         )
-        .header(
-            "Gatehouse-Staff-Assertion",
-            app.assertion("mdi-health", "Dr B Example"),
-        )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 200);
     let (_, queue) = app.get_json("ig", "/v1/audit/break-glass").await;
     let grant = queue[0]["id"].as_str().unwrap().to_owned();

@@ -130,38 +130,26 @@ on_both_engines!(
     break_glass_is_named_time_limited_and_reviewed,
     |app: common::TestApp| async move {
         seed(&app).await;
-        let bg = |who: &str, staff: Option<&str>| {
-            let mut r = app
-                .client
-                .get(app.url("/v1/people/A1234BC"))
-                .bearer_auth(app.key(who))
-                .header(
-                    "Gatehouse-Break-Glass",
-                    "Collapsed at MDI reception; needs history",
-                );
-            if let Some(s) = staff {
-                r = r.header("Gatehouse-Staff-Assertion", app.assertion(who, s));
-            }
-            r.send()
+        let bg = |who: &'static str, staff: Option<&'static str>| {
+            app.break_glass_read(
+                who,
+                "/v1/people/A1234BC",
+                "Collapsed at MDI reception; needs history",
+                staff,
+            )
         };
         assert_eq!(
-            bg("mdi-health", None).await.unwrap().status(),
+            bg("mdi-health", None).await.status(),
             404,
             "no named clinician: no break-glass"
         );
         assert_eq!(
-            bg("lei-wing", Some("officer-9")).await.unwrap().status(),
+            bg("lei-wing", Some("officer-9")).await.status(),
             403,
             "the wing agreement allows no emergency reads"
         );
-        assert_eq!(
-            bg("mdi-health", Some("nurse-7")).await.unwrap().status(),
-            200
-        );
-        assert_eq!(
-            bg("mdi-health", Some("nurse-7")).await.unwrap().status(),
-            200
-        );
+        assert_eq!(bg("mdi-health", Some("nurse-7")).await.status(), 200);
+        assert_eq!(bg("mdi-health", Some("nurse-7")).await.status(), 200);
         assert_eq!(
             app.get("mdi-health", "/v1/people/A1234BC").await.status(),
             404,

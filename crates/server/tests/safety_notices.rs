@@ -20,12 +20,6 @@ async fn seed(app: &common::TestApp) {
     assert_eq!(s, 200);
 }
 
-fn review_by() -> String {
-    (chrono::Utc::now() + chrono::Duration::days(90))
-        .date_naive()
-        .to_string()
-}
-
 fn notice(audience: &[&str]) -> Value {
     json!({
         "category": "seizure-risk",

@@ -12,16 +12,6 @@ use std::time::Duration;
 
 const CLINICAL: &str = "CANARY-scenario-clinical";
 
-fn author() -> Value {
-    json!({"role": "Registered nurse", "registration": {"body": "NMC", "number": "12A3456E"}})
-}
-
-fn review_by() -> String {
-    (chrono::Utc::now() + chrono::Duration::days(90))
-        .date_naive()
-        .to_string()
-}
-
 async fn publish(app: &common::TestApp, who: &str, pn: &str, body: Value) -> Value {
     let r = app
         .post_json(who, &format!("/v1/people/{pn}/safety-notices"), &body)

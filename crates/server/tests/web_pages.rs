@@ -47,12 +47,6 @@ async fn seed(app: &common::TestApp) {
     staff(app, "nurse.b", StaffRole::Healthcare, "LEI", NURSE_PW).await;
 }
 
-fn review_by() -> String {
-    (chrono::Utc::now() + chrono::Duration::days(90))
-        .date_naive()
-        .to_string()
-}
-
 fn notice(instruction: &str, audience: &[&str]) -> Value {
     json!({
         "category": "seizure-risk",

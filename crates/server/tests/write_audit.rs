@@ -144,16 +144,6 @@ async fn mutating_operations(app: &common::TestApp) -> BTreeSet<(String, String)
     out
 }
 
-fn author() -> Value {
-    json!({"role": "Registered nurse", "registration": {"body": "NMC", "number": "12A3456E"}})
-}
-
-fn review_by() -> String {
-    (chrono::Utc::now() + chrono::Duration::days(90))
-        .date_naive()
-        .to_string()
-}
-
 fn expect(
     method: Method,
     template: &'static str,
@@ -332,31 +322,8 @@ on_both_engines!(
         )
         .await;
         let start = chrono::Utc::now() - chrono::Duration::hours(30);
-        app.store
-            .import_appointments(
-                &[gatehouse_store::ImportedAppointment {
-                    id: "w-old-1".into(),
-                    prison_number: gatehouse_domain::PrisonNumber::parse("B2345CD").unwrap(),
-                    establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
-                    appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
-                    starts_at: start,
-                    minutes: 20,
-                    place: gatehouse_domain::appointment::Place::InCell,
-                    owner: "lei-health".into(),
-                    cancelled: false,
-                    outcome: None,
-                    recorded_by: None,
-                    booked_at: start - chrono::Duration::days(7),
-                }],
-                &gatehouse_store::WriteAudit::system(
-                    "test",
-                    "appointments",
-                    "import-appointments",
-                    vec![],
-                ),
-            )
-            .await
-            .unwrap();
+        app.import_past_appointment("w-old-1", "B2345CD", start)
+            .await;
         w.write(
             "lei-wing",
             "/v1/appointments/w-old-1/attendance",
@@ -452,20 +419,13 @@ on_both_engines!(
 
         // Break-glass: the grant is a change, recorded with the read that opened it; then its review.
         let r = app
-            .client
-            .get(app.url("/v1/people/A1234BC"))
-            .bearer_auth(app.key("mdi-health"))
-            .header(
-                "Gatehouse-Break-Glass",
+            .break_glass_read(
+                "mdi-health",
+                "/v1/people/A1234BC",
                 "Collapsed at MDI reception; needs history",
+                Some("nurse-7"),
             )
-            .header(
-                "Gatehouse-Staff-Assertion",
-                app.assertion("mdi-health", "nurse-7"),
-            )
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(r.status(), 200);
         let rid = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         let records = records_of(&app, &rid).await;

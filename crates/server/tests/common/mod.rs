@@ -266,6 +266,62 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Imports an appointment (MEDO, in cell, 20 minutes, owned by
+    /// lei-health at LEI) that started at `start` with no outcome, as a
+    /// migration from another system would leave it.
+    pub async fn import_past_appointment(
+        &self,
+        id: &str,
+        pn: &str,
+        start: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.store
+            .import_appointments(
+                &[gatehouse_store::ImportedAppointment {
+                    id: id.into(),
+                    prison_number: gatehouse_domain::PrisonNumber::parse(pn).unwrap(),
+                    establishment: gatehouse_domain::EstablishmentCode::parse("LEI").unwrap(),
+                    appointment_type: gatehouse_domain::appointment::AppointmentType::Medo,
+                    starts_at: start,
+                    minutes: 20,
+                    place: gatehouse_domain::appointment::Place::InCell,
+                    owner: "lei-health".into(),
+                    cancelled: false,
+                    outcome: None,
+                    recorded_by: None,
+                    booked_at: start - chrono::Duration::days(7),
+                }],
+                &gatehouse_store::WriteAudit::system(
+                    "test-harness",
+                    "appointments",
+                    "import-appointments",
+                    vec![],
+                ),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// GETs `path` as `who` with the glass broken for `reason`, naming the
+    /// staff user (a signed assertion) when given.
+    pub async fn break_glass_read(
+        &self,
+        who: &str,
+        path: &str,
+        reason: &str,
+        staff: Option<&str>,
+    ) -> reqwest::Response {
+        let mut r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(self.key(who))
+            .header("Gatehouse-Break-Glass", reason);
+        if let Some(s) = staff {
+            r = r.header("Gatehouse-Staff-Assertion", self.assertion(who, s));
+        }
+        r.send().await.unwrap()
+    }
+
     pub async fn counts(&self) -> TableCounts {
         self.store.counts().await.unwrap()
     }
@@ -279,6 +335,18 @@ pub struct Instance {
 /// Items in Gatehouse's native feed format.
 pub mod items {
     use serde_json::{Value, json};
+
+    /// A notice's author: a registered nurse (NMC).
+    pub fn author() -> Value {
+        json!({"role": "Registered nurse", "registration": {"body": "NMC", "number": "12A3456E"}})
+    }
+
+    /// A review date 90 days ahead, within the year a notice may run.
+    pub fn review_by() -> String {
+        (chrono::Utc::now() + chrono::Duration::days(90))
+            .date_naive()
+            .to_string()
+    }
 
     pub fn at(hours_ago: i64) -> String {
         (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339()
