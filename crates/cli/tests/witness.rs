@@ -65,13 +65,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(db: &str, port: u16, key: &Path) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+/// Serves with the signing key in the file `key`, or, given `env_key`, in
+/// `GATEHOUSE_AUDIT_SIGNING_KEY` (then the file is neither read nor made).
+fn serve(db: &str, port: u16, key: &Path, env_key: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--audit-key")
         .arg(key)
         .env("GATEHOUSE_DATABASE_URL", db)
-        .env_remove("GATEHOUSE_AUDIT_SIGNING_KEY")
+        .env_remove("GATEHOUSE_AUDIT_SIGNING_KEY");
+    if let Some(hex_key) = env_key {
+        command.env("GATEHOUSE_AUDIT_SIGNING_KEY", hex_key);
+    }
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -98,6 +105,10 @@ struct Setup {
 
 impl Setup {
     fn new(db: String, tag: &str) -> Self {
+        Self::new_with(db, tag, None)
+    }
+
+    fn new_with(db: String, tag: &str, env_key: Option<&str>) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "gatehouse-witness-{tag}-{}",
             uuid::Uuid::new_v4().simple()
@@ -123,7 +134,7 @@ impl Setup {
             .expect("an API key is printed")
             .to_owned();
         let port = free_port();
-        let server = serve(&db, port, &dir.join("audit-key"));
+        let server = serve(&db, port, &dir.join("audit-key"), env_key);
         let base = format!("http://127.0.0.1:{port}");
         let mut s = Self {
             db,
@@ -309,6 +320,54 @@ async fn truncate_and_rollback(engine: EngineKind) {
     );
     let err = caught(s.witness("a", &[]));
     assert!(err.contains("ROLLBACK"), "{err}");
+}
+
+async fn key_from_environment_and_a_wrongly_pinned_witness(engine: EngineKind) {
+    let url = gatehouse_store::testing::fresh_url(engine, "cliwitnesskey").await;
+    let signer = gatehouse_audit::Signer::generate();
+    let s = Setup::new_with(url, "key", Some(&hex::encode(signer.to_bytes())));
+    assert_eq!(
+        s.public_key,
+        signer.public_key_hex(),
+        "the key from the environment signs"
+    );
+    assert!(
+        !s.dir.join("audit-key").exists(),
+        "no key file is made when the environment holds the key"
+    );
+    s.write(2);
+    let other = gatehouse_audit::Signer::generate().public_key_hex();
+    let state = s.dir.join("pinned-elsewhere");
+    let err = caught(gatehouse(
+        &s.db,
+        &[
+            "audit",
+            "witness",
+            "--url",
+            &s.base,
+            "--key",
+            &s.key,
+            "--public-key",
+            &other,
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    ));
+    assert!(err.contains("BAD SIGNATURE"), "{err}");
+    assert!(
+        !state.join("latest.note").exists(),
+        "a witness keeps nothing from a log whose signature it cannot check"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_from_environment_sqlite() {
+    key_from_environment_and_a_wrongly_pinned_witness(EngineKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_from_environment_postgres() {
+    key_from_environment_and_a_wrongly_pinned_witness(EngineKind::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

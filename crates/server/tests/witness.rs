@@ -9,6 +9,7 @@ mod common;
 
 use base64::Engine as _;
 use common::items::*;
+use common::receiver::{Behaviour, Receiver};
 use gatehouse_audit::checkpoint::{PublicKey, SignedCheckpoint};
 use gatehouse_audit::merkle::{Hash, verify_consistency};
 use gatehouse_audit::verify::FindingKind;
@@ -217,6 +218,35 @@ on_both_engines!(
         let note = base64::engine::general_purpose::STANDARD
             .decode(header)
             .unwrap();
+        let carried = SignedCheckpoint::parse(std::str::from_utf8(&note).unwrap()).unwrap();
+        carried.verify(&key(&app)).unwrap();
+        assert!(carried.checkpoint.size >= cp.checkpoint.size);
+    }
+);
+
+on_both_engines!(
+    webhook_deliveries_carry_the_latest_checkpoint,
+    |app: common::TestApp| async move {
+        seed(&app).await;
+        let cp = checkpoint(&app).await;
+        let receiver = Receiver::start(Behaviour::Accept).await;
+        let r = app
+            .post_json(
+                "lei-health",
+                "/v1/subscriptions",
+                &json!({"url": receiver.url, "eventTypes": ["uk.gatehouse.person.*"]}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let (s, _) = app
+            .feed(&json!([reception("r9", "A1234BC", "LEI", 1)]))
+            .await;
+        assert!(s == 200 || s == 201);
+        let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+        assert!(!got.is_empty(), "the delivery arrived");
+        let note = base64::engine::general_purpose::STANDARD
+            .decode(&got[0].checkpoint)
+            .expect("the delivery carries a base64 checkpoint");
         let carried = SignedCheckpoint::parse(std::str::from_utf8(&note).unwrap()).unwrap();
         carried.verify(&key(&app)).unwrap();
         assert!(carried.checkpoint.size >= cp.checkpoint.size);

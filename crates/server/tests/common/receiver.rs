@@ -14,6 +14,8 @@ pub struct Received {
     pub id: String,
     pub timestamp: i64,
     pub signature: String,
+    /// The `Gatehouse-Audit-Checkpoint` header (base64 signed note), empty if absent.
+    pub checkpoint: String,
     pub body: String,
     pub at: Instant,
 }
@@ -55,6 +57,7 @@ async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> St
         id: h("webhook-id"),
         timestamp: h("webhook-timestamp").parse().unwrap_or_default(),
         signature: h("webhook-signature"),
+        checkpoint: h("gatehouse-audit-checkpoint"),
         body: String::from_utf8_lossy(&body).to_string(),
         at: Instant::now(),
     });
