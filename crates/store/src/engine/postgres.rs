@@ -63,4 +63,4 @@ impl EngineStore {
 }
 
 include!("shared.rs");
-include!("staff.rs");
+include!("queries/staff.rs");

@@ -83,4 +83,4 @@ impl EngineStore {
 }
 
 include!("shared.rs");
-include!("staff.rs");
+include!("queries/staff.rs");
