@@ -82,5 +82,5 @@ impl EngineStore {
     }
 }
 
-include!("shared.rs");
-include!("queries/staff.rs");
+#[path = "queries/mod.rs"]
+mod queries;

@@ -1,23 +1,37 @@
-// Healthcare appointments: `include!`d by shared.rs.
-//
-// Every write locks the person row first (the same lock the prison feed
-// takes), so a booking and a court date for the same person never interleave:
-// the clash rules always see both. Each write re-runs the clash rules for the
-// person (`reassess_person`) and keeps `attendance_tallies` in step, in the
-// same transaction, so the figures are never out of date and nothing is
-// half-written.
+//! Healthcare appointments, regime closures and attendance figures.
+//!
+//! Every write locks the person row first (the same lock the prison feed
+//! takes), so a booking and a court date for the same person never interleave:
+//! the clash rules always see both. Each write re-runs the clash rules for the
+//! person (`reassess_person`) and keeps `attendance_tallies` in step, in the
+//! same transaction, so the figures are never out of date and nothing is
+//! half-written.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crate::{Result, StoreError, events};
+use crate::disclosure::WriteAudit;
+use gatehouse_domain::attendance::{Bucket, FiguresBuilder, Tally};
+use super::audit::record_change;
+use super::decode::{col, opt_code, parsed, planned_from_row};
+use super::engine::{Db, DbRow, EngineStore, LOCK_PERSON, Tx, begin_write, now};
+use super::feed::emit_event;
+use super::notices::json_text;
+use crate::appointments::*;
+use gatehouse_domain::{
+    CustodyStatus, EstablishmentCode, Movement, PlannedStatus, PrisonNumber,
+};
+use serde_json::json;
 
 use gatehouse_domain::appointment::{
     self as appt, AppointmentType, ClosureFact, ClosureKind, CustodyFact, DepartureEffect, EscortPlan, Facts, Outcome, Place,
     PlanFact, Risk, RiskReason, Setting, Slot,
 };
-use gatehouse_domain::attendance::{Bucket, FiguresBuilder, Tally};
 
-fn actor_text(a: &Actor) -> Result<String> {
+pub(super) fn actor_text(a: &Actor) -> Result<String> {
     json_text(a)
 }
 
-fn actor_from(raw: Option<String>) -> Result<Option<Actor>> {
+pub(super) fn actor_from(raw: Option<String>) -> Result<Option<Actor>> {
     raw.map(|t| {
         let v: serde_json::Value = parsed("actor", serde_json::from_str(&t))?;
         Ok(Actor {
@@ -28,7 +42,7 @@ fn actor_from(raw: Option<String>) -> Result<Option<Actor>> {
     .transpose()
 }
 
-fn place_from_row(r: &DbRow) -> Result<Place> {
+pub(super) fn place_from_row(r: &DbRow) -> Result<Place> {
     let setting: String = col(r, "setting")?;
     Ok(match parsed("appointments.setting", Setting::parse(&setting))? {
         Setting::Internal => Place::Internal { room: col::<Option<String>>(r, "room")?.unwrap_or_default() },
@@ -37,7 +51,7 @@ fn place_from_row(r: &DbRow) -> Result<Place> {
     })
 }
 
-fn place_columns(p: &Place) -> (Option<&str>, Option<&str>) {
+pub(super) fn place_columns(p: &Place) -> (Option<&str>, Option<&str>) {
     match p {
         Place::Internal { room } => (Some(room.as_str()), None),
         Place::InCell => (None, None),
@@ -45,7 +59,7 @@ fn place_columns(p: &Place) -> (Option<&str>, Option<&str>) {
     }
 }
 
-fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<AppointmentRecord> {
+pub(super) fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<AppointmentRecord> {
     let pn: String = col(r, "prison_number")?;
     let est: String = col(r, "establishment")?;
     let t: String = col(r, "type")?;
@@ -102,7 +116,7 @@ fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<AppointmentRecord
     })
 }
 
-fn risk_from_row(r: &DbRow) -> Result<Risk> {
+pub(super) fn risk_from_row(r: &DbRow) -> Result<Risk> {
     let reason: String = col(r, "reason")?;
     Ok(Risk {
         reason: parsed("appointment_risks.reason", RiskReason::parse(&reason))?,
@@ -111,7 +125,7 @@ fn risk_from_row(r: &DbRow) -> Result<Risk> {
     })
 }
 
-async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, id: &str) -> Result<Vec<Risk>> {
+pub(super) async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, id: &str) -> Result<Vec<Risk>> {
     let rows = sqlx::query("SELECT * FROM appointment_risks WHERE appointment_id = $1 AND cleared_at IS NULL ORDER BY reason, source")
         .bind(id)
         .fetch_all(exec)
@@ -119,7 +133,7 @@ async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, id: &str)
     rows.iter().map(risk_from_row).collect()
 }
 
-async fn load_appointment_tx(tx: &mut Tx<'_>, id: &str) -> Result<Option<AppointmentRecord>> {
+pub(super) async fn load_appointment_tx(tx: &mut Tx<'_>, id: &str) -> Result<Option<AppointmentRecord>> {
     let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1").bind(id).fetch_optional(&mut **tx).await? else {
         return Ok(None);
     };
@@ -127,7 +141,7 @@ async fn load_appointment_tx(tx: &mut Tx<'_>, id: &str) -> Result<Option<Appoint
     Ok(Some(appointment_from_row(&row, risks)?))
 }
 
-async fn appointments_with_risks(pool: &sqlx::Pool<Db>, rows: Vec<DbRow>) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_with_risks(pool: &sqlx::Pool<Db>, rows: Vec<DbRow>) -> Result<Vec<AppointmentRecord>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id: String = col(r, "id")?;
@@ -138,7 +152,7 @@ async fn appointments_with_risks(pool: &sqlx::Pool<Db>, rows: Vec<DbRow>) -> Res
 
 /// Where an appointment counts in the tallies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct TallyKey {
+pub(super) struct TallyKey {
     establishment: String,
     week: NaiveDate,
     appointment_type: &'static str,
@@ -147,7 +161,7 @@ struct TallyKey {
     reason: &'static str,
 }
 
-fn bucket_of(status: AppointmentStatus, outcome: Option<Outcome>) -> Bucket {
+pub(super) fn bucket_of(status: AppointmentStatus, outcome: Option<Outcome>) -> Bucket {
     match (status, outcome) {
         (_, Some(o)) => Bucket::Outcome(o),
         (AppointmentStatus::Cancelled, None) => Bucket::CancelledInAdvance,
@@ -155,7 +169,7 @@ fn bucket_of(status: AppointmentStatus, outcome: Option<Outcome>) -> Bucket {
     }
 }
 
-fn tally_key(est: &str, starts_at: DateTime<Utc>, t: AppointmentType, setting: Setting, bucket: Bucket) -> TallyKey {
+pub(super) fn tally_key(est: &str, starts_at: DateTime<Utc>, t: AppointmentType, setting: Setting, bucket: Bucket) -> TallyKey {
     let (bucket, reason) = bucket.to_pair();
     TallyKey {
         establishment: est.to_owned(),
@@ -167,19 +181,19 @@ fn tally_key(est: &str, starts_at: DateTime<Utc>, t: AppointmentType, setting: S
     }
 }
 
-fn key_of(a: &AppointmentRecord) -> TallyKey {
+pub(super) fn key_of(a: &AppointmentRecord) -> TallyKey {
     tally_key(a.establishment.as_str(), a.starts_at, a.appointment_type, a.place.setting(), bucket_of(a.status, a.outcome.as_ref().map(|o| o.outcome)))
 }
 
-fn minutes_of(a: &AppointmentRecord) -> i64 {
+pub(super) fn minutes_of(a: &AppointmentRecord) -> i64 {
     (a.ends_at - a.starts_at).num_minutes()
 }
 
-const TALLY_ADD: &str = "INSERT INTO attendance_tallies (establishment, week, type, setting, bucket, reason, appointments, minutes) \
+pub(super) const TALLY_ADD: &str = "INSERT INTO attendance_tallies (establishment, week, type, setting, bucket, reason, appointments, minutes) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (establishment, week, type, setting, bucket, reason) DO UPDATE SET \
      appointments = attendance_tallies.appointments + excluded.appointments, minutes = attendance_tallies.minutes + excluded.minutes";
 
-async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, minutes: i64) -> Result<()> {
+pub(super) async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, minutes: i64) -> Result<()> {
     sqlx::query(TALLY_ADD)
         .bind(&k.establishment)
         .bind(k.week)
@@ -195,7 +209,7 @@ async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, minutes: i6
 }
 
 /// Marks a prison-week's cached figures stale (and makes sure its cache row exists).
-async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: NaiveDate) -> Result<()> {
+pub(super) async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: NaiveDate) -> Result<()> {
     sqlx::query(
         "INSERT INTO attendance_week_cache (establishment, week, gen, data) VALUES ($1, $2, 1, NULL) \
          ON CONFLICT (establishment, week) DO UPDATE SET gen = attendance_week_cache.gen + 1, data = NULL",
@@ -208,7 +222,7 @@ async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: NaiveDate) 
 }
 
 /// Moves one appointment from its old tally to its new one.
-async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<(&TallyKey, i64)>) -> Result<()> {
+pub(super) async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<(&TallyKey, i64)>) -> Result<()> {
     if old == new {
         return Ok(());
     }
@@ -227,7 +241,7 @@ async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<
     Ok(())
 }
 
-async fn add_history(tx: &mut Tx<'_>, id: &str, version: i64, at: DateTime<Utc>, by: &Actor, kind: &str, detail: serde_json::Value) -> Result<()> {
+pub(super) async fn add_history(tx: &mut Tx<'_>, id: &str, version: i64, at: DateTime<Utc>, by: &Actor, kind: &str, detail: serde_json::Value) -> Result<()> {
     let n: i64 = col(
         &sqlx::query("SELECT COALESCE(MAX(n), 0) + 1 AS n FROM appointment_history WHERE appointment_id = $1").bind(id).fetch_one(&mut **tx).await?,
         "n",
@@ -249,7 +263,7 @@ async fn add_history(tx: &mut Tx<'_>, id: &str, version: i64, at: DateTime<Utc>,
 /// What an appointment event carries: enough to route, list and fetch. Never
 /// the health-only fields (clinician, clinical note), so no subscriber's view
 /// has anything to withhold.
-fn appointment_event_data(a: &AppointmentRecord) -> serde_json::Value {
+pub(super) fn appointment_event_data(a: &AppointmentRecord) -> serde_json::Value {
     json!({
         "appointmentId": a.id, "prisonNumber": a.prison_number.as_str(), "establishment": a.establishment.as_str(),
         "type": a.appointment_type.as_str(), "startsAt": a.starts_at, "endsAt": a.ends_at, "setting": a.place.setting().as_str(),
@@ -261,7 +275,7 @@ fn appointment_event_data(a: &AppointmentRecord) -> serde_json::Value {
     })
 }
 
-async fn emit_appointment(tx: &mut Tx<'_>, a: &AppointmentRecord, event_type: &str, now: DateTime<Utc>, extra: Option<(&str, serde_json::Value)>) -> Result<()> {
+pub(super) async fn emit_appointment(tx: &mut Tx<'_>, a: &AppointmentRecord, event_type: &str, now: DateTime<Utc>, extra: Option<(&str, serde_json::Value)>) -> Result<()> {
     let mut data = appointment_event_data(a);
     if let Some((k, v)) = extra {
         data[k] = v;
@@ -269,11 +283,11 @@ async fn emit_appointment(tx: &mut Tx<'_>, a: &AppointmentRecord, event_type: &s
     emit_event(tx, a.prison_number.as_str(), event_type, Some(a.establishment.as_str()), now, now, data).await
 }
 
-fn slot_of(a: &AppointmentRecord) -> Slot {
+pub(super) fn slot_of(a: &AppointmentRecord) -> Slot {
     Slot { id: a.id.clone(), establishment: a.establishment.clone(), starts_at: a.starts_at, ends_at: a.ends_at, setting: a.place.setting() }
 }
 
-fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
+pub(super) fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
     let kind: String = col(r, "kind")?;
     Ok(ClosureRecord {
         id: col(r, "id")?,
@@ -292,7 +306,7 @@ fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
 /// records what changed: new risks raise `appointment.at-risk` (the owner
 /// hears at once); risks whose fact is gone are cleared. Returns how many
 /// appointments gained a risk.
-async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc>) -> Result<usize> {
+pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc>) -> Result<usize> {
     let rows = sqlx::query("SELECT * FROM appointments WHERE prison_number = $1 AND status = 'booked' AND outcome IS NULL AND ends_at > $2 ORDER BY starts_at, id")
         .bind(pn)
         .bind(now)
@@ -397,7 +411,7 @@ async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc>) -> Resul
 }
 
 /// Clears the open risks of an appointment that is over (cancelled or its outcome recorded).
-async fn clear_risks(tx: &mut Tx<'_>, id: &str, now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn clear_risks(tx: &mut Tx<'_>, id: &str, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE appointment_risks SET cleared_at = $1 WHERE appointment_id = $2 AND cleared_at IS NULL").bind(now).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
@@ -405,7 +419,7 @@ async fn clear_risks(tx: &mut Tx<'_>, id: &str, now: DateTime<Utc>) -> Result<()
 /// The movement rules: a departure records the same day's appointments as
 /// was-not-brought, and a transfer or release cancels later ones at the
 /// prison left behind (their owners told by the events).
-async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub(super) async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now: DateTime<Utc>) -> Result<Vec<String>> {
     let mut changes = Vec::new();
     let rows = sqlx::query("SELECT * FROM appointments WHERE prison_number = $1 AND establishment = $2 AND status = 'booked' AND outcome IS NULL AND starts_at >= $3 ORDER BY starts_at")
         .bind(pn)
@@ -462,7 +476,7 @@ async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now: DateTime<
 }
 
 /// Locks the person (the feed's lock) and answers their custody establishment.
-async fn lock_for_appointments(tx: &mut Tx<'_>, pn: &str) -> Result<(Option<String>, Option<String>)> {
+pub(super) async fn lock_for_appointments(tx: &mut Tx<'_>, pn: &str) -> Result<(Option<String>, Option<String>)> {
     let row = sqlx::query(LOCK_PERSON)
         .bind(pn)
         .fetch_optional(&mut **tx)
@@ -471,7 +485,7 @@ async fn lock_for_appointments(tx: &mut Tx<'_>, pn: &str) -> Result<(Option<Stri
     Ok((col(&row, "establishment")?, col(&row, "custody_status")?))
 }
 
-async fn person_of_appointment(tx: &mut Tx<'_>, id: &str) -> Result<String> {
+pub(super) async fn person_of_appointment(tx: &mut Tx<'_>, id: &str) -> Result<String> {
     let row = sqlx::query("SELECT prison_number FROM appointments WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -480,7 +494,7 @@ async fn person_of_appointment(tx: &mut Tx<'_>, id: &str) -> Result<String> {
     col(&row, "prison_number")
 }
 
-async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
     let mut tx = begin_write(pool).await?;
     let pn = nb.prison_number.as_str();
     let (establishment, status) = lock_for_appointments(&mut tx, pn).await?;
@@ -537,14 +551,14 @@ async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, audit: &Write
     Ok(out)
 }
 
-fn check_version(current: i64, expected: Option<i64>) -> Result<()> {
+pub(super) fn check_version(current: i64, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current => Err(StoreError::Stale(format!("the appointment is at version {current}, not {v}: read it again"))),
         _ => Ok(()),
     }
 }
 
-async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -631,7 +645,7 @@ async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentCha
     Ok(after)
 }
 
-async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -659,7 +673,7 @@ async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate, audit: 
     Ok(after)
 }
 
-async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
@@ -713,14 +727,14 @@ async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdat
     Ok(after)
 }
 
-async fn appointment(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<AppointmentRecord>> {
+pub(super) async fn appointment(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<AppointmentRecord>> {
     let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1").bind(id).fetch_optional(pool).await? else {
         return Ok(None);
     };
     Ok(Some(appointment_from_row(&row, open_risks(pool, id).await?)?))
 }
 
-async fn appointments_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
     let rows = sqlx::query(
         "SELECT * FROM appointments WHERE prison_number = $1 AND ($2 IS NULL OR ends_at > $2) AND (status = 'booked' OR $3) ORDER BY starts_at, id LIMIT 1000",
     )
@@ -732,7 +746,7 @@ async fn appointments_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, from: Option
     appointments_with_risks(pool, rows).await
 }
 
-async fn appointments_at(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_at(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
     let rows = sqlx::query("SELECT * FROM appointments WHERE establishment = $1 AND day = $2 ORDER BY starts_at, prison_number, id")
         .bind(est.as_str())
         .bind(day)
@@ -741,7 +755,7 @@ async fn appointments_at(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, day: Na
     appointments_with_risks(pool, rows).await
 }
 
-async fn appointment_history(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
+pub(super) async fn appointment_history(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
     let rows = sqlx::query("SELECT * FROM appointment_history WHERE appointment_id = $1 ORDER BY n").bind(id).fetch_all(pool).await?;
     rows.iter()
         .map(|r| {
@@ -758,7 +772,7 @@ async fn appointment_history(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<Appo
 }
 
 /// The people with open appointments a closure's window touches, in a fixed order (so two closures lock people alike).
-async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Utc>, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub(super) async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Utc>, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT prison_number FROM appointments WHERE establishment = $1 AND status = 'booked' AND outcome IS NULL \
          AND ends_at > $2 AND ends_at > $3 AND ($4 IS NULL OR starts_at < $4) ORDER BY prison_number",
@@ -772,7 +786,7 @@ async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Utc>, until: 
     rows.iter().map(|r| col(r, "prison_number")).collect()
 }
 
-async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
+pub(super) async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -799,7 +813,7 @@ async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit: &WriteAudi
     closure_from_row(&row)
 }
 
-async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
+pub(super) async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
         .bind(id)
@@ -823,7 +837,7 @@ async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &A
     closure_from_row(&row)
 }
 
-async fn closures(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
+pub(super) async fn closures(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
     let rows = sqlx::query("SELECT * FROM regime_closures WHERE establishment = $1 AND (ends_at IS NULL OR ends_at > $2) ORDER BY starts_at, id")
         .bind(est.as_str())
         .bind(after)
@@ -832,7 +846,7 @@ async fn closures(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, after: DateTim
     rows.iter().map(closure_from_row).collect()
 }
 
-async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<Vec<Tally>> {
+pub(super) async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<Vec<Tally>> {
     let mut sql = sqlx::QueryBuilder::<Db>::new(
         "SELECT establishment, week, type, setting, bucket, reason, appointments, minutes FROM attendance_tallies WHERE appointments <> 0 AND week >= ",
     );
@@ -866,9 +880,9 @@ async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<Vec
 }
 
 /// Rows per multi-row INSERT: 21 binds each stays under both engines' parameter limits.
-const IMPORT_CHUNK: usize = 1000;
+pub(super) const IMPORT_CHUNK: usize = 1000;
 
-async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
+pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let mut tallies: std::collections::HashMap<TallyKey, (i64, i64)> = Default::default();
@@ -943,11 +957,11 @@ async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment]
 }
 
 /// One prison-week's tallies packed into one value: `TYPE|setting|bucket|reason|n|minutes` joined by `;`.
-fn pack_week(rows: &[(String, String, String, String, i64, i64)]) -> String {
+pub(super) fn pack_week(rows: &[(String, String, String, String, i64, i64)]) -> String {
     rows.iter().map(|(t, s, b, r, n, m)| format!("{t}|{s}|{b}|{r}|{n}|{m}")).collect::<Vec<_>>().join(";")
 }
 
-fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: NaiveDate, data: &str) -> Result<()> {
+pub(super) fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: NaiveDate, data: &str) -> Result<()> {
     if data.is_empty() {
         return Ok(());
     }
@@ -975,7 +989,7 @@ fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: NaiveDate, da
 
 /// The dashboard's figures: one cached row per prison-week; a stale week is
 /// rebuilt from its tallies and written back unless it changed meanwhile.
-async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
+pub(super) async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT establishment, week, gen, data FROM attendance_week_cache WHERE week >= ");
     sql.push_bind(q.from).push(" AND week <= ").push_bind(q.to);
     if !q.establishments.is_empty() {
@@ -1036,4 +1050,56 @@ async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q:
         }
     }
     Ok(builder.finish())
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::AppointmentStore for EngineStore {
+    async fn book_appointments(&self, booking: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
+        book_appointments(&self.writer, booking, audit).await
+    }
+    async fn change_appointment(&self, id: &str, change: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        change_appointment(&self.writer, id, change, audit).await
+    }
+    async fn plan_escort(&self, id: &str, update: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        plan_escort(&self.writer, id, update, audit).await
+    }
+    async fn record_attendance(&self, id: &str, update: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+        record_attendance(&self.writer, id, update, audit).await
+    }
+    async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>> {
+        appointment(&self.reader, id).await
+    }
+    async fn appointments_for(&self, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
+        appointments_for(&self.reader, pn, from, include_cancelled).await
+    }
+    async fn appointments_at(&self, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
+        appointments_at(&self.reader, est, day).await
+    }
+    async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
+        appointment_history(&self.reader, id).await
+    }
+    async fn record_closure(&self, closure: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
+        record_closure(&self.writer, closure, audit).await
+    }
+    async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
+        end_closure(&self.writer, id, at, by, audit).await
+    }
+    async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>> {
+        sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_optional(&self.reader).await?.map(|r| closure_from_row(&r)).transpose()
+    }
+    async fn closures(&self, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
+        closures(&self.reader, est, after).await
+    }
+    async fn attendance_tallies(&self, query: &TallyQuery) -> Result<Vec<gatehouse_domain::attendance::Tally>> {
+        attendance_tallies(&self.reader, query).await
+    }
+    async fn attendance_figures(&self, query: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
+        attendance_figures(&self.reader, &self.writer, query).await
+    }
+    async fn import_appointments(&self, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
+        import_appointments(&self.writer, rows, audit).await
+    }
 }

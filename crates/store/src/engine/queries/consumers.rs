@@ -1,4 +1,18 @@
-async fn set_staff_identity(pool: &sqlx::Pool<Db>, consumer: &str, identity: Option<&StaffIdentity>, audit: &WriteAudit) -> Result<bool> {
+//! Establishments, consumers, their keys, client certificates, agreements
+//! and staff identity settings.
+
+use chrono::{DateTime, Utc};
+use crate::{Result, StoreError};
+use crate::disclosure::WriteAudit;
+use super::audit::record_change;
+use super::decode::{col, consumer_from_row, parsed};
+use super::engine::{Db, EngineStore, Tx, begin_write, now};
+use crate::model::*;
+use gatehouse_domain::{
+    Establishment, EstablishmentCode,
+};
+
+pub(super) async fn set_staff_identity(pool: &sqlx::Pool<Db>, consumer: &str, identity: Option<&StaffIdentity>, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE consumers SET staff_issuer = $1, staff_audience = $2, staff_claim = $3, staff_jwks = $4, staff_jwks_url = $5 \
@@ -22,7 +36,7 @@ async fn set_staff_identity(pool: &sqlx::Pool<Db>, consumer: &str, identity: Opt
 
 // ---------------------------------------------------------------- establishments and consumers
 
-async fn ensure_establishments(pool: &sqlx::Pool<Db>, list: &[Establishment]) -> Result<()> {
+pub(super) async fn ensure_establishments(pool: &sqlx::Pool<Db>, list: &[Establishment]) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     for e in list {
         sqlx::query("INSERT INTO establishments (code, name, kind) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING")
@@ -36,7 +50,7 @@ async fn ensure_establishments(pool: &sqlx::Pool<Db>, list: &[Establishment]) ->
     Ok(())
 }
 
-async fn list_establishments(pool: &sqlx::Pool<Db>) -> Result<Vec<Establishment>> {
+pub(super) async fn list_establishments(pool: &sqlx::Pool<Db>) -> Result<Vec<Establishment>> {
     let rows = sqlx::query("SELECT code, name FROM establishments ORDER BY code").fetch_all(pool).await?;
     rows.iter()
         .map(|r| {
@@ -47,7 +61,7 @@ async fn list_establishments(pool: &sqlx::Pool<Db>) -> Result<Vec<Establishment>
         .collect()
 }
 
-async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredKey, audit: &WriteAudit) -> Result<Consumer> {
+pub(super) async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredKey, audit: &WriteAudit) -> Result<Consumer> {
     let mut tx = begin_write(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM consumers WHERE name = $1").bind(&new.name).fetch_optional(&mut *tx).await?;
     if exists.is_some() {
@@ -86,7 +100,7 @@ async fn create_consumer(pool: &sqlx::Pool<Db>, new: &NewConsumer, key: &StoredK
     })
 }
 
-async fn insert_key(tx: &mut Tx<'_>, consumer_id: &str, key: &StoredKey, at: DateTime<Utc>) -> Result<()> {
+pub(super) async fn insert_key(tx: &mut Tx<'_>, consumer_id: &str, key: &StoredKey, at: DateTime<Utc>) -> Result<()> {
     sqlx::query("INSERT INTO api_keys (prefix, consumer_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&key.prefix)
         .bind(consumer_id)
@@ -97,7 +111,7 @@ async fn insert_key(tx: &mut Tx<'_>, consumer_id: &str, key: &StoredKey, at: Dat
     Ok(())
 }
 
-async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()> {
+pub(super) async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT id FROM consumers WHERE name = $1 AND revoked_at IS NULL").bind(consumer).fetch_optional(&mut *tx).await?;
     let Some(row) = row else {
@@ -110,12 +124,12 @@ async fn add_key(pool: &sqlx::Pool<Db>, consumer: &str, key: &StoredKey, audit: 
     Ok(())
 }
 
-async fn list_consumers(pool: &sqlx::Pool<Db>) -> Result<Vec<Consumer>> {
+pub(super) async fn list_consumers(pool: &sqlx::Pool<Db>) -> Result<Vec<Consumer>> {
     let rows = sqlx::query("SELECT * FROM consumers ORDER BY name").fetch_all(pool).await?;
     rows.iter().map(consumer_from_row).collect()
 }
 
-async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str, audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let row = sqlx::query("UPDATE consumers SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id")
@@ -131,7 +145,7 @@ async fn revoke_consumer(pool: &sqlx::Pool<Db>, name: &str, audit: &WriteAudit) 
     Ok(true)
 }
 
-async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) -> Result<KeyLookup> {
+pub(super) async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) -> Result<KeyLookup> {
     let row = sqlx::query(
         "SELECT c.*, k.key_hash, k.revoked_at AS key_revoked_at FROM api_keys k JOIN consumers c ON c.id = k.consumer_id WHERE k.prefix = $1",
     )
@@ -153,7 +167,7 @@ async fn consumer_by_key(pool: &sqlx::Pool<Db>, prefix: &str, key_hash: &str) ->
     Ok(KeyLookup::Live(consumer))
 }
 
-async fn set_client_cert(pool: &sqlx::Pool<Db>, consumer: &str, binding: &ClientCertBinding, audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn set_client_cert(pool: &sqlx::Pool<Db>, consumer: &str, binding: &ClientCertBinding, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let active = sqlx::query("SELECT 1 FROM consumers WHERE name = $1 AND revoked_at IS NULL").bind(consumer).fetch_optional(&mut *tx).await?;
     if active.is_none() {
@@ -189,7 +203,7 @@ async fn set_client_cert(pool: &sqlx::Pool<Db>, consumer: &str, binding: &Client
     Ok(done.rows_affected() > 0)
 }
 
-async fn consumers_by_client_cert(pool: &sqlx::Pool<Db>, sha256: &str, subject: Option<&str>) -> Result<Vec<String>> {
+pub(super) async fn consumers_by_client_cert(pool: &sqlx::Pool<Db>, sha256: &str, subject: Option<&str>) -> Result<Vec<String>> {
     let rows = sqlx::query("SELECT name FROM consumers WHERE client_cert_sha256 = $1 OR client_cert_subject = $2 ORDER BY name")
         .bind(sha256)
         .bind(subject)
@@ -198,3 +212,60 @@ async fn consumers_by_client_cert(pool: &sqlx::Pool<Db>, sha256: &str, subject: 
     rows.iter().map(|r| col(r, "name")).collect()
 }
 
+pub(super) async fn set_agreement(pool: &sqlx::Pool<Db>, consumer: &str, agreement: &str, text: &str, audit: &WriteAudit) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query("UPDATE consumers SET agreement = $1, agreement_text = $2, agreement_updated_at = $3 WHERE name = $4 AND revoked_at IS NULL")
+        .bind(agreement)
+        .bind(text)
+        .bind(now())
+        .bind(consumer)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 1 {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+        record_change(&mut tx, audit, &[format!("consumer/{consumer}:agreement/{agreement}@sha256:{digest}")]).await?;
+    }
+    tx.commit().await?;
+    Ok(done == 1)
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::ConsumerStore for EngineStore {
+    async fn ensure_establishments(&self, list: &[Establishment]) -> Result<()> {
+        ensure_establishments(&self.writer, list).await
+    }
+    async fn list_establishments(&self) -> Result<Vec<Establishment>> {
+        list_establishments(&self.reader).await
+    }
+    async fn create_consumer(&self, new: &NewConsumer, key: &StoredKey, audit: &WriteAudit) -> Result<Consumer> {
+        create_consumer(&self.writer, new, key, audit).await
+    }
+    async fn add_key(&self, consumer: &str, key: &StoredKey, audit: &WriteAudit) -> Result<()> {
+        add_key(&self.writer, consumer, key, audit).await
+    }
+    async fn list_consumers(&self) -> Result<Vec<Consumer>> {
+        list_consumers(&self.reader).await
+    }
+    async fn revoke_consumer(&self, name: &str, audit: &WriteAudit) -> Result<bool> {
+        revoke_consumer(&self.writer, name, audit).await
+    }
+    async fn consumer_by_key(&self, prefix: &str, key_hash: &str) -> Result<KeyLookup> {
+        consumer_by_key(&self.reader, prefix, key_hash).await
+    }
+    async fn set_client_cert(&self, consumer: &str, binding: &ClientCertBinding, audit: &WriteAudit) -> Result<bool> {
+        set_client_cert(&self.writer, consumer, binding, audit).await
+    }
+    async fn consumers_by_client_cert(&self, sha256: &str, subject: Option<&str>) -> Result<Vec<String>> {
+        consumers_by_client_cert(&self.reader, sha256, subject).await
+    }
+    async fn set_agreement(&self, consumer: &str, agreement: &str, text: &str, audit: &WriteAudit) -> Result<bool> {
+        set_agreement(&self.writer, consumer, agreement, text, audit).await
+    }
+    async fn set_staff_identity(&self, consumer: &str, identity: Option<&StaffIdentity>, audit: &WriteAudit) -> Result<bool> {
+        set_staff_identity(&self.writer, consumer, identity, audit).await
+    }
+}

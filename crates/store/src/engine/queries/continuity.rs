@@ -1,15 +1,29 @@
-// Medication continuity checks: `include!`d by shared.rs.
-//
-// Raised inside the prison-feed transaction that schedules a planned transfer
-// or release, or records an actual one, when the person has an active notice
-// whose medicines must travel (`time-critical-medication`,
-// `medication-continuity`): so the check and its event commit with the change,
-// and healthcare hears before the day. A plan's check is not raised again when
-// the movement carries the plan out; a cancelled plan cancels its open check.
+//! Medication continuity checks.
+//!
+//! Raised inside the prison-feed transaction that schedules a planned transfer
+//! or release, or records an actual one, when the person has an active notice
+//! whose medicines must travel (`time-critical-medication`,
+//! `medication-continuity`): so the check and its event commit with the change,
+//! and healthcare hears before the day. A plan's check is not raised again when
+//! the movement carries the plan out; a cancelled plan cancels its open check.
 
-const CONTINUITY_CATEGORIES: [&str; 2] = ["time-critical-medication", "medication-continuity"];
+use chrono::{DateTime, Utc};
+use crate::{Result, StoreError, events};
+use crate::disclosure::WriteAudit;
+use super::audit::record_change;
+use super::decode::{col, parsed};
+use super::engine::{Db, DbRow, EngineStore, Tx, begin_write, now};
+use super::feed::{Applying, emit, emit_event};
+use super::notices::{json_text, lock_person_establishment};
+use crate::model::*;
+use gatehouse_domain::{
+    EstablishmentCode, PrisonNumber,
+};
+use serde_json::json;
 
-fn continuity_from_row(r: &DbRow) -> Result<ContinuityCheck> {
+pub(super) const CONTINUITY_CATEGORIES: [&str; 2] = ["time-critical-medication", "medication-continuity"];
+
+pub(super) fn continuity_from_row(r: &DbRow) -> Result<ContinuityCheck> {
     let pn: String = col(r, "prison_number")?;
     let categories: String = col(r, "categories")?;
     let confirmation: Option<String> = col(r, "confirmation")?;
@@ -31,7 +45,7 @@ fn continuity_from_row(r: &DbRow) -> Result<ContinuityCheck> {
     })
 }
 
-fn continuity_event_data(c: &ContinuityCheck) -> serde_json::Value {
+pub(super) fn continuity_event_data(c: &ContinuityCheck) -> serde_json::Value {
     let mut establishments = vec![c.from_establishment.clone()];
     establishments.extend(c.to_establishment.clone());
     json!({
@@ -44,7 +58,7 @@ fn continuity_event_data(c: &ContinuityCheck) -> serde_json::Value {
 
 /// Opens a check if the person has an active notice whose medicines must travel.
 #[allow(clippy::too_many_arguments)]
-async fn raise_continuity(
+pub(super) async fn raise_continuity(
     tx: &mut Tx<'_>,
     a: &mut Applying<'_>,
     kind: &str,
@@ -107,7 +121,7 @@ async fn raise_continuity(
 }
 
 /// Cancels the open check a cancelled plan raised.
-async fn cancel_continuity(tx: &mut Tx<'_>, pn: &str, plan_id: &str, now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn cancel_continuity(tx: &mut Tx<'_>, pn: &str, plan_id: &str, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE continuity_checks SET status = 'cancelled', closed_at = $3 WHERE prison_number = $1 AND trigger_ref = $2 AND status = 'open'")
         .bind(pn)
         .bind(plan_id)
@@ -121,7 +135,7 @@ async fn cancel_continuity(tx: &mut Tx<'_>, pn: &str, plan_id: &str, now: DateTi
 /// carried out raised one, or a check for the same kind of journey (and
 /// destination) was opened or confirmed in the last week (a plan carried out
 /// early, outside the fulfilment window).
-async fn journey_has_check(tx: &mut Tx<'_>, pn: &str, plan_ids: &[String], kind: &str, to: Option<&EstablishmentCode>, now: DateTime<Utc>) -> Result<bool> {
+pub(super) async fn journey_has_check(tx: &mut Tx<'_>, pn: &str, plan_ids: &[String], kind: &str, to: Option<&EstablishmentCode>, now: DateTime<Utc>) -> Result<bool> {
     let recent = sqlx::query(
         "SELECT 1 AS one FROM continuity_checks WHERE prison_number = $1 AND kind = $2 AND status IN ('open', 'confirmed') \
          AND raised_at >= $3 AND ($4 IS NULL OR to_establishment = $4)",
@@ -149,7 +163,7 @@ async fn journey_has_check(tx: &mut Tx<'_>, pn: &str, plan_ids: &[String], kind:
 }
 
 /// The destination of the person's next planned transfer, for the receiving unit's access.
-async fn refresh_incoming(tx: &mut Tx<'_>, pn: &str) -> Result<()> {
+pub(super) async fn refresh_incoming(tx: &mut Tx<'_>, pn: &str) -> Result<()> {
     sqlx::query(
         "UPDATE people SET incoming_establishment = (SELECT destination FROM planned_movements WHERE prison_number = $1 \
          AND status = 'planned' AND kind = 'transfer' AND destination IS NOT NULL ORDER BY planned_for LIMIT 1) WHERE prison_number = $1",
@@ -160,7 +174,7 @@ async fn refresh_incoming(tx: &mut Tx<'_>, pn: &str) -> Result<()> {
     Ok(())
 }
 
-async fn continuity_checks(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
+pub(super) async fn continuity_checks(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
     let rows = sqlx::query("SELECT * FROM continuity_checks WHERE prison_number = $1 AND (status = 'open' OR NOT $2) ORDER BY due_at, id")
         .bind(pn.as_str())
         .bind(open_only)
@@ -169,11 +183,11 @@ async fn continuity_checks(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, open_only: 
     rows.iter().map(continuity_from_row).collect()
 }
 
-async fn continuity_check(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<ContinuityCheck>> {
+pub(super) async fn continuity_check(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<ContinuityCheck>> {
     sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| continuity_from_row(&r)).transpose()
 }
 
-async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
+pub(super) async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
     let mut tx = begin_write(pool).await?;
     let pn: String = col(
         &sqlx::query("SELECT prison_number FROM continuity_checks WHERE id = $1")
@@ -202,4 +216,20 @@ async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfi
     record_change(&mut tx, audit, &[format!("continuity-check/{id}:confirmed")]).await?;
     tx.commit().await?;
     Ok(check)
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::ContinuityStore for EngineStore {
+    async fn continuity_checks(&self, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
+        continuity_checks(&self.reader, pn, open_only).await
+    }
+    async fn continuity_check(&self, id: &str) -> Result<Option<ContinuityCheck>> {
+        continuity_check(&self.reader, id).await
+    }
+    async fn confirm_continuity(&self, id: &str, confirmation: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
+        confirm_continuity(&self.writer, id, confirmation, audit).await
+    }
 }

@@ -1,21 +1,33 @@
-// ---------------------------------------------------------------- decoding
+//! Rows to records: the decoding every area shares.
 
-fn col<'r, T>(row: &'r DbRow, name: &str) -> Result<T>
+use chrono::{DateTime, NaiveDate, Utc};
+use crate::{Result, StoreError};
+use gatehouse_domain::movement::MovementReason;
+use super::engine::{Db, DbRow};
+use crate::model::*;
+use gatehouse_domain::{
+    AlertCode, CellLocation, CustodyState, CustodyStatus, EstablishmentCode, Movement, MovementKind, NhsNumber,
+    OrgType, PersonDetails, PersonName, PlannedMovement, PlannedMovementKind, PlannedStatus, PrisonAlert, PrisonNumber, Scope,
+};
+use sqlx::Row;
+
+
+pub(super) fn col<'r, T>(row: &'r DbRow, name: &str) -> Result<T>
 where
     T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
 {
     row.try_get(name).map_err(StoreError::from)
 }
 
-fn parsed<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
+pub(super) fn parsed<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
 
-fn opt_code(row: &DbRow, name: &str) -> Result<Option<EstablishmentCode>> {
+pub(super) fn opt_code(row: &DbRow, name: &str) -> Result<Option<EstablishmentCode>> {
     col::<Option<String>>(row, name)?.map(|s| parsed(name, EstablishmentCode::parse(&s))).transpose()
 }
 
-fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> Result<PersonRecord> {
+pub(super) fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> Result<PersonRecord> {
     let prison_number = parsed("prison_number", PrisonNumber::parse(&col::<String>(row, "prison_number")?))?;
     let given: Option<String> = col(row, "given_name")?;
     let family: Option<String> = col(row, "family_name")?;
@@ -50,7 +62,7 @@ fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> Result<Pers
     })
 }
 
-fn link_from_row(row: &DbRow) -> Result<IdentityLinkRecord> {
+pub(super) fn link_from_row(row: &DbRow) -> Result<IdentityLinkRecord> {
     let method: String = col(row, "method")?;
     Ok(IdentityLinkRecord {
         nhs_number: parsed("nhs_number", NhsNumber::parse(&col::<String>(row, "nhs_number")?))?,
@@ -64,7 +76,7 @@ fn link_from_row(row: &DbRow) -> Result<IdentityLinkRecord> {
     })
 }
 
-fn movement_from_row(row: &DbRow) -> Result<MovementRecord> {
+pub(super) fn movement_from_row(row: &DbRow) -> Result<MovementRecord> {
     let kind: String = col(row, "kind")?;
     let reason: String = col(row, "reason")?;
     let movement = Movement {
@@ -85,7 +97,7 @@ fn movement_from_row(row: &DbRow) -> Result<MovementRecord> {
     })
 }
 
-fn alert_from_row(row: &DbRow) -> Result<AlertRecord> {
+pub(super) fn alert_from_row(row: &DbRow) -> Result<AlertRecord> {
     let code: String = col(row, "code")?;
     let alert = PrisonAlert {
         id: col(row, "alert_id")?,
@@ -103,7 +115,7 @@ fn alert_from_row(row: &DbRow) -> Result<AlertRecord> {
     })
 }
 
-fn planned_from_row(row: &DbRow) -> Result<PlannedRecord> {
+pub(super) fn planned_from_row(row: &DbRow) -> Result<PlannedRecord> {
     let kind: String = col(row, "kind")?;
     let status: String = col(row, "status")?;
     let planned = PlannedMovement {
@@ -125,7 +137,7 @@ fn planned_from_row(row: &DbRow) -> Result<PlannedRecord> {
     })
 }
 
-fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
+pub(super) fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
     let org: String = col(row, "org_type")?;
     let est: String = col(row, "establishments")?;
     let codes: Vec<String> = parsed("establishments", serde_json::from_str(&est))?;
@@ -153,7 +165,7 @@ fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
 }
 
 /// A consumer's staff identity settings: present when an issuer is set.
-fn staff_identity_from_row(row: &DbRow) -> Result<Option<StaffIdentity>> {
+pub(super) fn staff_identity_from_row(row: &DbRow) -> Result<Option<StaffIdentity>> {
     let Some(issuer) = col::<Option<String>>(row, "staff_issuer")? else {
         return Ok(None);
     };

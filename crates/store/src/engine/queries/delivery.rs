@@ -1,15 +1,25 @@
-// Event delivery: `include!`d by shared.rs, so compiled once per engine.
-//
-// The fan-out turns outbox events into delivery rows, one per matching
-// subscription, under a lock on its cursor (so two instances never fan out the
-// same event twice). Workers claim due deliveries with a lease; on PostgreSQL
-// the claim skips rows another instance has locked (`CLAIM_LOCK`), so each
-// delivery goes to one worker in normal running, and an expired lease (a
-// crashed instance) makes it claimable again: at least once. Only the oldest
-// pending delivery of a person, per subscription, is claimable, so one
-// person's events arrive in order while others flow past a failing one.
+//! Event delivery: the outbox, subscriptions, fan-out, claims and cursors.
+//!
+//! The fan-out turns outbox events into delivery rows, one per matching
+//! subscription, under a lock on its cursor (so two instances never fan out the
+//! same event twice). Workers claim due deliveries with a lease; on PostgreSQL
+//! the claim skips rows another instance has locked (`CLAIM_LOCK`), so each
+//! delivery goes to one worker in normal running, and an expired lease (a
+//! crashed instance) makes it claimable again: at least once. Only the oldest
+//! pending delivery of a person, per subscription, is claimable, so one
+//! person's events arrive in order while others flow past a failing one.
 
-fn outbox_from_row(r: &DbRow) -> Result<OutboxEvent> {
+use chrono::{DateTime, Utc};
+use crate::{Result, StoreError};
+use crate::disclosure::WriteAudit;
+use super::audit::record_change;
+use super::decode::{col, parsed};
+use super::engine::{CLAIM_LOCK, Db, DbRow, EngineStore, LOCK_CURSOR, SNAPSHOT, Tx, begin_write, now};
+use super::notices::json_text;
+use super::reads::outbox_after;
+use crate::model::*;
+
+pub(super) fn outbox_from_row(r: &DbRow) -> Result<OutboxEvent> {
     let data: String = col(r, "data")?;
     Ok(OutboxEvent {
         seq: col(r, "seq")?,
@@ -24,7 +34,7 @@ fn outbox_from_row(r: &DbRow) -> Result<OutboxEvent> {
     })
 }
 
-fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
+pub(super) fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
     let types: String = col(r, "event_types")?;
     let ests: String = col(r, "establishments")?;
     let secrets: String = col(r, "secrets")?;
@@ -45,7 +55,7 @@ fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
     })
 }
 
-async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
+pub(super) async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = begin_write(pool).await?;
@@ -68,7 +78,7 @@ async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription, audit
     subscription_from_row(&row)
 }
 
-async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<SubscriptionRecord>> {
+pub(super) async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<SubscriptionRecord>> {
     sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
         .bind(id)
         .fetch_optional(pool)
@@ -77,7 +87,7 @@ async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<Subscrip
         .transpose()
 }
 
-async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
+pub(super) async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
     let rows = sqlx::query(
         "SELECT * FROM subscriptions WHERE status <> 'deleted' AND ($1 IS NULL OR consumer = $1) ORDER BY created_at, id",
     )
@@ -87,7 +97,7 @@ async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<
     rows.iter().map(subscription_from_row).collect()
 }
 
-async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE subscriptions SET status = $2, status_reason = $3, updated_at = $4, \
@@ -116,7 +126,7 @@ async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: Subscr
     Ok(done == 1)
 }
 
-async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE subscriptions SET secrets = $2, updated_at = $3 WHERE id = $1 AND status <> 'deleted'")
         .bind(id)
@@ -132,7 +142,7 @@ async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[We
     Ok(done == 1)
 }
 
-async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+pub(super) async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?;
     let cursor: i64 = col(&row, "seq")?;
@@ -182,7 +192,7 @@ async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: De
 }
 
 /// What a gap in the outbox sequence is.
-enum Gap {
+pub(super) enum Gap {
     /// Nothing can fill it any more (a rolled-back transaction's number): pass it.
     Hole,
     /// A transaction still in progress may yet commit into it: wait.
@@ -193,7 +203,7 @@ enum Gap {
 /// sequence order, so a gap is always a hole. On PostgreSQL a gap first seen
 /// records the snapshot's xmax; once the oldest transaction still running is
 /// past it, every transaction that could fill the gap has finished.
-async fn gap_state(tx: &mut Tx<'_>, expected: i64, gap_at: Option<i64>, horizon: Option<i64>) -> Result<Gap> {
+pub(super) async fn gap_state(tx: &mut Tx<'_>, expected: i64, gap_at: Option<i64>, horizon: Option<i64>) -> Result<Gap> {
     let Some(snapshot_sql) = SNAPSHOT else {
         return Ok(Gap::Hole);
     };
@@ -209,11 +219,11 @@ async fn gap_state(tx: &mut Tx<'_>, expected: i64, gap_at: Option<i64>, horizon:
 
 /// How far the outbox is final: events up to here are fanned out and will never
 /// be joined by an earlier one. The pull feed and NATS read no further.
-async fn outbox_safe_seq(pool: &sqlx::Pool<Db>) -> Result<i64> {
+pub(super) async fn outbox_safe_seq(pool: &sqlx::Pool<Db>) -> Result<i64> {
     cursor(pool, "fanout").await
 }
 
-async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateTime<Utc>, replay: bool) -> Result<()> {
+pub(super) async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateTime<Utc>, replay: bool) -> Result<()> {
     let sql = if replay {
         "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO UPDATE SET \
@@ -226,7 +236,7 @@ async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateT
     Ok(())
 }
 
-async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
+pub(super) async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
         .bind(subscription)
@@ -254,11 +264,11 @@ async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: D
     Ok(n)
 }
 
-async fn outbox_event(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<OutboxEvent>> {
+pub(super) async fn outbox_event(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<OutboxEvent>> {
     sqlx::query("SELECT * FROM outbox WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| outbox_from_row(&r)).transpose()
 }
 
-async fn outbox_seq_at(pool: &sqlx::Pool<Db>, at: DateTime<Utc>) -> Result<i64> {
+pub(super) async fn outbox_seq_at(pool: &sqlx::Pool<Db>, at: DateTime<Utc>) -> Result<i64> {
     let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE recorded_at >= $1").bind(at).fetch_one(pool).await?;
     let seq: Option<i64> = col(&row, "seq")?;
     match seq {
@@ -270,7 +280,7 @@ async fn outbox_seq_at(pool: &sqlx::Pool<Db>, at: DateTime<Utc>) -> Result<i64> 
     }
 }
 
-async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+pub(super) async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
     let mut tx = begin_write(pool).await?;
     let sql = format!(
         "SELECT d.subscription_id, d.outbox_seq, d.attempts FROM deliveries d \
@@ -300,7 +310,7 @@ async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: DateTime<Utc>
     Ok(out)
 }
 
-async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+pub(super) async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     match result {
         AttemptResult::Delivered { status } => {
@@ -352,7 +362,7 @@ async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, seq: i64, at
     Ok(())
 }
 
-async fn failing(tx: &mut Tx<'_>, subscription: &str, at: DateTime<Utc>) -> Result<()> {
+pub(super) async fn failing(tx: &mut Tx<'_>, subscription: &str, at: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
         .bind(subscription)
         .bind(at)
@@ -361,7 +371,7 @@ async fn failing(tx: &mut Tx<'_>, subscription: &str, at: DateTime<Utc>) -> Resu
     Ok(())
 }
 
-async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+pub(super) async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
     let rows = sqlx::query(
         "SELECT d.status AS d_status, d.attempts, d.next_attempt_at, d.last_error, d.last_status, d.created_at AS d_created_at, \
          d.delivered_at, d.subscription_id, o.* FROM deliveries d JOIN outbox o ON o.seq = d.outbox_seq \
@@ -390,12 +400,12 @@ async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status: Option<De
         .collect()
 }
 
-async fn cursor(pool: &sqlx::Pool<Db>, name: &str) -> Result<i64> {
+pub(super) async fn cursor(pool: &sqlx::Pool<Db>, name: &str) -> Result<i64> {
     let row = sqlx::query("SELECT seq FROM delivery_cursors WHERE name = $1").bind(name).fetch_optional(pool).await?;
     row.map(|r| col(&r, "seq")).transpose().map(|s| s.unwrap_or(0))
 }
 
-async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> Result<()> {
+pub(super) async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     sqlx::query("INSERT INTO delivery_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = $2")
         .bind(name)
@@ -404,4 +414,59 @@ async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> Result<()> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::DeliveryStore for EngineStore {
+    async fn outbox_after(&self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>> {
+        outbox_after(&self.reader, after, limit).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
+        create_subscription(&self.writer, new, audit).await
+    }
+    async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRecord>> {
+        subscription(&self.writer, id).await
+    }
+    async fn subscriptions(&self, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
+        subscriptions(&self.reader, consumer).await
+    }
+    async fn set_subscription_status(&self, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
+        set_subscription_status(&self.writer, id, status, reason, audit).await
+    }
+    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
+        set_subscription_secrets(&self.writer, id, secrets, audit).await
+    }
+    async fn fan_out(&self, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+        fan_out(&self.writer, limit, now, plan).await
+    }
+    async fn replay(&self, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
+        replay(&self.writer, subscription, from_seq, now, plan, audit).await
+    }
+    async fn outbox_event(&self, id: &str) -> Result<Option<OutboxEvent>> {
+        outbox_event(&self.reader, id).await
+    }
+    async fn outbox_seq_at(&self, at: DateTime<Utc>) -> Result<i64> {
+        outbox_seq_at(&self.reader, at).await
+    }
+    async fn claim_deliveries(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+        claim_deliveries(&self.writer, owner, now, lease_until, limit).await
+    }
+    async fn finish_delivery(&self, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+        finish_delivery(&self.writer, subscription, seq, at, result).await
+    }
+    async fn deliveries(&self, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+        deliveries(&self.reader, subscription, status, limit).await
+    }
+    async fn outbox_safe_seq(&self) -> Result<i64> {
+        outbox_safe_seq(&self.writer).await
+    }
+    async fn cursor(&self, name: &str) -> Result<i64> {
+        cursor(&self.writer, name).await
+    }
+    async fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
+        set_cursor(&self.writer, name, seq).await
+    }
 }

@@ -1,10 +1,26 @@
-// ---------------------------------------------------------------- the prison feed
+//! The prison feed: items applied in chunks, with the ledger, the custody
+//!! projection, the outbox and the audit records in the same transaction.
+
+use chrono::{DateTime, Utc};
+use crate::{FeedEntry, Result, StoreError, events};
+use crate::disclosure::WriteAudit;
+use gatehouse_domain::feed::{FeedCommand, FeedItem};
+use super::appointments::{apply_departure, reassess_person};
+use super::audit::append_audit_in;
+use super::continuity::{cancel_continuity, journey_has_check, raise_continuity, refresh_incoming};
+use super::decode::{alert_from_row, col, parsed, person_from_row, planned_from_row};
+use super::engine::{Db, EngineStore, LOCK_PERSON, Tx, begin_write, now};
+use crate::model::*;
+use gatehouse_domain::{
+    AlertCode, CustodyState, EstablishmentCode, Movement, MovementKind, NhsNumber, PersonDetails, PlannedMovement, PlannedMovementKind, PlannedStatus, PrisonAlert,
+};
+use serde_json::json;
 
 /// How many items of a partial batch share one transaction.
-const PARTIAL_CHUNK: usize = 500;
+pub(super) const PARTIAL_CHUNK: usize = 500;
 
 /// Applies a batch. Database failures abort with an error; refused items are outcomes.
-async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+pub(super) async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
     let now = now();
     let mut outcomes = Vec::with_capacity(entries.len());
     match mode {
@@ -68,7 +84,7 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
     Ok(outcomes)
 }
 
-async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+pub(super) async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
     let mut outcomes = Vec::with_capacity(chunk.len());
     let mut tx = begin_write(pool).await?;
     for (index, entry) in chunk {
@@ -100,7 +116,7 @@ async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source
 
 /// One record per item that wrote to a person (stored, superseded or
 /// acknowledged), naming the event type it wrote.
-fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosure> {
+pub(super) fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosure> {
     outcomes
         .iter()
         .filter(|o| matches!(o.status, ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged))
@@ -112,14 +128,14 @@ fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosu
 }
 
 /// Deadlocks and serialisation failures: the transaction can simply run again.
-fn is_retryable(e: &StoreError) -> bool {
+pub(super) fn is_retryable(e: &StoreError) -> bool {
     match e {
         StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01") | Some("40001")),
         _ => false,
     }
 }
 
-fn not_applied(index: usize, item: &FeedItem) -> ItemOutcome {
+pub(super) fn not_applied(index: usize, item: &FeedItem) -> ItemOutcome {
     ItemOutcome {
         index,
         event_id: Some(item.event_id.as_str().to_owned()),
@@ -132,16 +148,16 @@ fn not_applied(index: usize, item: &FeedItem) -> ItemOutcome {
 }
 
 /// The working state of one item's application.
-struct Applying<'a> {
-    item: &'a FeedItem,
-    source: &'a str,
-    index: usize,
-    now: DateTime<Utc>,
-    changes: Vec<String>,
+pub(super) struct Applying<'a> {
+    pub(super) item: &'a FeedItem,
+    pub(super) source: &'a str,
+    pub(super) index: usize,
+    pub(super) now: DateTime<Utc>,
+    pub(super) changes: Vec<String>,
     /// Some of what the item said was older than what is held.
-    superseded: bool,
+    pub(super) superseded: bool,
     /// Outbox events raised: none means the current state did not change.
-    emitted: std::sync::atomic::AtomicUsize,
+    pub(super) emitted: std::sync::atomic::AtomicUsize,
 }
 
 impl Applying<'_> {
@@ -154,7 +170,7 @@ impl Applying<'_> {
 }
 
 /// Applies one item inside `tx`. `Ok(Err(outcome))` means refused: the caller rolls back.
-async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, index: usize, now: DateTime<Utc>) -> Result<Result<ItemOutcome, ItemOutcome>> {
+pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, index: usize, now: DateTime<Utc>) -> Result<Result<ItemOutcome, ItemOutcome>> {
     let mut a = Applying { item, source, index, now, changes: vec![], superseded: false, emitted: Default::default() };
     let pn = item.prison_number.as_str();
 
@@ -239,7 +255,7 @@ async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, index: usize
     Ok(Ok(outcome))
 }
 
-fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &EstablishmentCode)> {
+pub(super) fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &EstablishmentCode)> {
     let mut v = Vec::new();
     match c {
         FeedCommand::RecordMovement(m) => {
@@ -260,13 +276,13 @@ fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &Establishme
 }
 
 /// Appends an outbox event for the person, with the next per-person sequence number.
-async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
+pub(super) async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
     a.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     emit_event(tx, a.item.prison_number.as_str(), event_type, establishment.map(|e| e.as_str()), a.item.occurred_at, a.now, data).await
 }
 
 /// Appends an outbox event in the caller's transaction: the one way every change raises an event.
-async fn emit_event(
+pub(super) async fn emit_event(
     tx: &mut Tx<'_>,
     pn: &str,
     event_type: &str,
@@ -297,9 +313,9 @@ async fn emit_event(
     Ok(())
 }
 
-type Applied = std::result::Result<ItemStatus, ItemOutcome>;
+pub(super) type Applied = std::result::Result<ItemStatus, ItemOutcome>;
 
-async fn upsert_person(
+pub(super) async fn upsert_person(
     tx: &mut Tx<'_>,
     a: &mut Applying<'_>,
     person: &PersonRecord,
@@ -378,7 +394,7 @@ async fn upsert_person(
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, m: &Movement) -> Result<Applied> {
+pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, m: &Movement) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let row = sqlx::query(
         "INSERT INTO movements (prison_number, kind, reason, establishment, destination, cell, occurred_at, event_id, source, recorded_at) \
@@ -476,7 +492,7 @@ async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonR
 }
 
 /// Runs the appointment clash rules after a change to the person's movements or plans.
-async fn note_risks(tx: &mut Tx<'_>, a: &mut Applying<'_>, pn: &str) -> Result<()> {
+pub(super) async fn note_risks(tx: &mut Tx<'_>, a: &mut Applying<'_>, pn: &str) -> Result<()> {
     let risky = reassess_person(tx, pn, a.now).await?;
     if risky > 0 {
         a.changes.push(format!("{risky} appointment(s) now at risk"));
@@ -484,12 +500,12 @@ async fn note_risks(tx: &mut Tx<'_>, a: &mut Applying<'_>, pn: &str) -> Result<(
     Ok(())
 }
 
-async fn load_alert(tx: &mut Tx<'_>, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
+pub(super) async fn load_alert(tx: &mut Tx<'_>, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
     let row = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1 AND alert_id = $2").bind(pn).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(alert_from_row).transpose()
 }
 
-async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert, prior: Option<&AlertRecord>) -> Result<()> {
+pub(super) async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert, prior: Option<&AlertRecord>) -> Result<()> {
     let pn = a.item.prison_number.as_str();
     sqlx::query(
         "INSERT INTO alerts (prison_number, alert_id, code, active, active_from, active_to, as_of, source, updated_at) \
@@ -523,7 +539,7 @@ async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecor
     Ok(())
 }
 
-async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert) -> Result<Applied> {
+pub(super) async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert) -> Result<Applied> {
     let prior = load_alert(tx, a.item.prison_number.as_str(), &alert.id).await?;
     if let Some(p) = &prior {
         if p.as_of > a.item.occurred_at {
@@ -538,7 +554,7 @@ async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonReco
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, added: &[AlertCode], removed: &[AlertCode]) -> Result<Applied> {
+pub(super) async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, added: &[AlertCode], removed: &[AlertCode]) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let at = a.item.occurred_at;
     let rows = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1").bind(pn).fetch_all(&mut **tx).await?;
@@ -570,12 +586,12 @@ async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRe
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn load_plan(tx: &mut Tx<'_>, id: &str) -> Result<Option<PlannedRecord>> {
+pub(super) async fn load_plan(tx: &mut Tx<'_>, id: &str) -> Result<Option<PlannedRecord>> {
     let row = sqlx::query("SELECT * FROM planned_movements WHERE plan_id = $1").bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(planned_from_row).transpose()
 }
 
-async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, p: &PlannedMovement) -> Result<Applied> {
+pub(super) async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, p: &PlannedMovement) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let prior = load_plan(tx, &p.id).await?;
     if let Some(prior) = &prior {
@@ -626,7 +642,7 @@ async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
     Ok(Ok(ItemStatus::Stored))
 }
 
-async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, id: &str) -> Result<Applied> {
+pub(super) async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, id: &str) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let Some(prior) = load_plan(tx, id).await?.filter(|p| p.prison_number == a.item.prison_number) else {
         return Ok(Err(a.refuse("plannedMovementId", "no planned movement with this id is held for this person")));
@@ -656,3 +672,13 @@ async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonR
     Ok(Ok(ItemStatus::Stored))
 }
 
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::FeedStore for EngineStore {
+    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+        apply_feed(&self.writer, items, mode, source, audit).await
+    }
+}

@@ -1,11 +1,24 @@
-// Identity links written through the identity API: `include!`d by shared.rs.
-//
-// A link is never silently overwritten. Linking the number already linked
-// upgrades its provenance (a PDS trace confirming a number the prison feed
-// carried) and keeps the old link as history; a different number, or a number
-// linked to someone else, is a conflict for review.
+//! Identity links written through the identity API.
+//!
+//! A link is never silently overwritten. Linking the number already linked
+//! upgrades its provenance (a PDS trace confirming a number the prison feed
+//! carried) and keeps the old link as history; a different number, or a number
+//! linked to someone else, is a conflict for review.
 
-async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
+use crate::{Result, StoreError, events};
+use crate::disclosure::WriteAudit;
+use super::audit::record_change;
+use super::decode::link_from_row;
+use super::engine::{Db, EngineStore, begin_write, now};
+use super::feed::emit_event;
+use super::notices::lock_person_establishment;
+use crate::model::*;
+use gatehouse_domain::{
+    NhsNumber, PrisonNumber,
+};
+use serde_json::json;
+
+pub(super) async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
     let mut tx = begin_write(pool).await?;
     let establishment = lock_person_establishment(&mut tx, pn.as_str())
         .await?
@@ -69,4 +82,14 @@ async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber
     record_change(&mut tx, audit, &[format!("identity-link:{}:{verification}", method.as_str())]).await?;
     tx.commit().await?;
     link_from_row(&row)
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::IdentityStore for EngineStore {
+    async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
+        link_identity(&self.writer, pn, nhs, method, verification, linked_by, audit).await
+    }
 }

@@ -1,14 +1,27 @@
-// Safety notices: `include!`d by shared.rs, so compiled once per engine.
-//
-// A notice's writes lock its person's row first (the same lock every feed
-// write takes), so a notice change and a movement for the same person are
-// serialised, and the outbox's per-person sequence stays gapless. Every
-// version is kept; withdrawal is a new version.
+//! Safety notices and their versions.
+//!
+//! A notice's writes lock its person's row first (the same lock every feed
+//! write takes), so a notice change and a movement for the same person are
+//! serialised, and the outbox's per-person sequence stays gapless. Every
+//! version is kept; withdrawal is a new version.
 
+use chrono::NaiveDate;
+use crate::{Result, StoreError, events};
+use crate::disclosure::WriteAudit;
 use gatehouse_domain::NoticeStatus;
 use gatehouse_domain::notice::Author;
+use super::audit::record_change;
+use super::decode::{col, parsed};
+use super::engine::{Db, DbRow, EngineStore, LOCK_PERSON, Tx, begin_write, now};
+use super::feed::emit_event;
+use crate::model::*;
+use gatehouse_domain::{
+    EstablishmentCode, PrisonNumber,
+};
+use serde_json::json;
 
-fn notice_from_row(row: &DbRow) -> Result<NoticeRecord> {
+
+pub(super) fn notice_from_row(row: &DbRow) -> Result<NoticeRecord> {
     let content: String = col(row, "content")?;
     let author: String = col(row, "author")?;
     let status: String = col(row, "status")?;
@@ -26,7 +39,7 @@ fn notice_from_row(row: &DbRow) -> Result<NoticeRecord> {
     })
 }
 
-fn notice_version_from_row(row: &DbRow) -> Result<NoticeVersionRecord> {
+pub(super) fn notice_version_from_row(row: &DbRow) -> Result<NoticeVersionRecord> {
     let content: String = col(row, "content")?;
     let author: String = col(row, "author")?;
     let status: String = col(row, "status")?;
@@ -41,13 +54,13 @@ fn notice_version_from_row(row: &DbRow) -> Result<NoticeVersionRecord> {
     })
 }
 
-fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(super) fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(StoreError::corrupt)
 }
 
 /// What a notice event carries: enough to route and to fetch, nothing a prison
 /// subscriber's view would withhold (no instruction, condition or clinical detail).
-fn notice_event_data(n: &NoticeRecord) -> serde_json::Value {
+pub(super) fn notice_event_data(n: &NoticeRecord) -> serde_json::Value {
     json!({
         "noticeId": n.id,
         "version": n.version,
@@ -60,12 +73,12 @@ fn notice_event_data(n: &NoticeRecord) -> serde_json::Value {
 }
 
 /// Locks the person and returns their current establishment.
-async fn lock_person_establishment(tx: &mut Tx<'_>, pn: &str) -> Result<Option<Option<String>>> {
+pub(super) async fn lock_person_establishment(tx: &mut Tx<'_>, pn: &str) -> Result<Option<Option<String>>> {
     let row = sqlx::query(LOCK_PERSON).bind(pn).fetch_optional(&mut **tx).await?;
     row.map(|r| col::<Option<String>>(&r, "establishment")).transpose()
 }
 
-async fn insert_notice_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&str>) -> Result<()> {
+pub(super) async fn insert_notice_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&str>) -> Result<()> {
     sqlx::query(
         "INSERT INTO safety_notice_versions (notice_id, version, status, content, author, reason, recorded_at, recorded_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -83,7 +96,7 @@ async fn insert_notice_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option
     Ok(())
 }
 
-async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+pub(super) async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let establishment = lock_person_establishment(&mut tx, pn.as_str())
         .await?
@@ -124,7 +137,7 @@ async fn publish_notice(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, v: &NewNoticeV
 }
 
 /// Loads the notice for a change: locks its person, then checks the version the writer saw.
-async fn notice_for_change(tx: &mut Tx<'_>, id: &str, expected: Option<i64>) -> Result<(NoticeRecord, Option<String>)> {
+pub(super) async fn notice_for_change(tx: &mut Tx<'_>, id: &str, expected: Option<i64>) -> Result<(NoticeRecord, Option<String>)> {
     let pn: Option<String> = sqlx::query("SELECT prison_number FROM safety_notices WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -149,7 +162,7 @@ async fn notice_for_change(tx: &mut Tx<'_>, id: &str, expected: Option<i64>) -> 
     Ok((n, establishment))
 }
 
-async fn store_new_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&str>) -> Result<()> {
+pub(super) async fn store_new_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&str>) -> Result<()> {
     sqlx::query(
         "UPDATE safety_notices SET version = $2, status = $3, category = $4, review_by = $5, content = $6, author = $7, \
          updated_at = $8, updated_by = $9 WHERE id = $1",
@@ -168,7 +181,7 @@ async fn store_new_version(tx: &mut Tx<'_>, n: &NoticeRecord, reason: Option<&st
     insert_notice_version(tx, n, reason).await
 }
 
-async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+pub(super) async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let (mut n, establishment) = notice_for_change(&mut tx, id, expected).await?;
     let now = now();
@@ -184,7 +197,7 @@ async fn revise_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, v
     Ok(n)
 }
 
-async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, w: &NoticeWithdrawal, audit: &WriteAudit) -> Result<NoticeRecord> {
+pub(super) async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>, w: &NoticeWithdrawal, audit: &WriteAudit) -> Result<NoticeRecord> {
     let mut tx = begin_write(pool).await?;
     let (mut n, establishment) = notice_for_change(&mut tx, id, expected).await?;
     let now = now();
@@ -200,7 +213,7 @@ async fn withdraw_notice(pool: &sqlx::Pool<Db>, id: &str, expected: Option<i64>,
     Ok(n)
 }
 
-async fn notice(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<NoticeRecord>> {
+pub(super) async fn notice(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<NoticeRecord>> {
     sqlx::query("SELECT * FROM safety_notices WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
@@ -209,7 +222,7 @@ async fn notice(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<NoticeRecord>>
         .transpose()
 }
 
-async fn notices_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, include_withdrawn: bool) -> Result<Vec<NoticeRecord>> {
+pub(super) async fn notices_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, include_withdrawn: bool) -> Result<Vec<NoticeRecord>> {
     let rows = sqlx::query(
         "SELECT * FROM safety_notices WHERE prison_number = $1 AND (status = 'active' OR $2) ORDER BY created_at, id",
     )
@@ -220,7 +233,7 @@ async fn notices_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, include_withdrawn
     rows.iter().map(notice_from_row).collect()
 }
 
-async fn notice_versions(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<NoticeVersionRecord>> {
+pub(super) async fn notice_versions(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<NoticeVersionRecord>> {
     let rows = sqlx::query("SELECT * FROM safety_notice_versions WHERE notice_id = $1 ORDER BY version")
         .bind(id)
         .fetch_all(pool)
@@ -228,7 +241,7 @@ async fn notice_versions(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<NoticeVe
     rows.iter().map(notice_version_from_row).collect()
 }
 
-async fn notices_due_for_review(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
+pub(super) async fn notices_due_for_review(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
     let rows = sqlx::query(
         "SELECT n.* FROM safety_notices n JOIN people p ON p.prison_number = n.prison_number \
          WHERE p.establishment = $1 AND n.status = 'active' AND n.review_by < $2 ORDER BY n.review_by, n.id LIMIT 1000",
@@ -238,4 +251,32 @@ async fn notices_due_for_review(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, 
     .fetch_all(pool)
     .await?;
     rows.iter().map(notice_from_row).collect()
+}
+
+
+// ---------------------------------------------------------------- the trait, for this engine
+
+#[async_trait::async_trait]
+impl crate::NoticeStore for EngineStore {
+    async fn publish_notice(&self, pn: &PrisonNumber, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+        publish_notice(&self.writer, pn, v, audit).await
+    }
+    async fn revise_notice(&self, id: &str, expected: Option<i64>, v: &NewNoticeVersion, audit: &WriteAudit) -> Result<NoticeRecord> {
+        revise_notice(&self.writer, id, expected, v, audit).await
+    }
+    async fn withdraw_notice(&self, id: &str, expected: Option<i64>, w: &NoticeWithdrawal, audit: &WriteAudit) -> Result<NoticeRecord> {
+        withdraw_notice(&self.writer, id, expected, w, audit).await
+    }
+    async fn notice(&self, id: &str) -> Result<Option<NoticeRecord>> {
+        notice(&self.reader, id).await
+    }
+    async fn notices_for(&self, pn: &PrisonNumber, include_withdrawn: bool) -> Result<Vec<NoticeRecord>> {
+        notices_for(&self.reader, pn, include_withdrawn).await
+    }
+    async fn notice_versions(&self, id: &str) -> Result<Vec<NoticeVersionRecord>> {
+        notice_versions(&self.reader, id).await
+    }
+    async fn notices_due_for_review(&self, est: &EstablishmentCode, before: NaiveDate) -> Result<Vec<NoticeRecord>> {
+        notices_due_for_review(&self.reader, est, before).await
+    }
 }

@@ -1,12 +1,18 @@
-// Staff accounts and sessions: `include!`d at the end of `sqlite.rs` and
-// `postgres.rs`, after `shared.rs`, so compiled once per engine with the same
-// helpers (`col`, `parsed`, `begin_write`, `now`). Writes go through the
-// writer pool; reads through the reader pool. These tables hold no person data
-// and are counted nowhere else.
+//! Staff accounts and sessions. Writes go through the
+//! writer pool; reads through the reader pool. These tables hold no person data
+//! and are counted nowhere else.
 
-use crate::staff::{NewStaffSession, OidcSignIn, NewStaffUser, StaffRole, StaffSession, StaffStore, StaffUser};
+use chrono::{DateTime, Utc};
+use crate::{Result, StoreError};
+use crate::staff::{NewStaffSession, NewStaffUser, OidcSignIn, StaffRole, StaffSession, StaffStore, StaffUser};
+use super::decode::{col, parsed};
+use super::engine::{Db, DbRow, EngineStore, begin_write, now};
+use gatehouse_domain::{
+    EstablishmentCode, Scope,
+};
 
-fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
+
+pub(super) fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
     let role: String = col(row, "role")?;
     let est: String = col(row, "establishments")?;
     let codes: Vec<String> = parsed("staff_users.establishments", serde_json::from_str(&est))?;
@@ -32,7 +38,7 @@ fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
     })
 }
 
-async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser) -> Result<StaffUser> {
+pub(super) async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser) -> Result<StaffUser> {
     let mut tx = begin_write(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM staff_users WHERE username = $1")
         .bind(&new.username)
@@ -68,7 +74,7 @@ async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser) -> Result<
     Ok(user)
 }
 
-async fn staff_user(pool: &sqlx::Pool<Db>, username: &str) -> Result<Option<StaffUser>> {
+pub(super) async fn staff_user(pool: &sqlx::Pool<Db>, username: &str) -> Result<Option<StaffUser>> {
     sqlx::query("SELECT * FROM staff_users WHERE username = $1")
         .bind(username)
         .fetch_optional(pool)
@@ -77,12 +83,12 @@ async fn staff_user(pool: &sqlx::Pool<Db>, username: &str) -> Result<Option<Staf
         .transpose()
 }
 
-async fn list_staff_users(pool: &sqlx::Pool<Db>) -> Result<Vec<StaffUser>> {
+pub(super) async fn list_staff_users(pool: &sqlx::Pool<Db>) -> Result<Vec<StaffUser>> {
     let rows = sqlx::query("SELECT * FROM staff_users ORDER BY username").fetch_all(pool).await?;
     rows.iter().map(staff_user_from_row).collect()
 }
 
-async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession) -> Result<StaffSession> {
+pub(super) async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession) -> Result<StaffSession> {
     let mut tx = begin_write(pool).await?;
     let user = sqlx::query("SELECT * FROM staff_users WHERE username = $1")
         .bind(&new.username)
@@ -115,7 +121,7 @@ async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession) -> Result<
     })
 }
 
-async fn session(pool: &sqlx::Pool<Db>, token_hash: &str, at: DateTime<Utc>) -> Result<Option<StaffSession>> {
+pub(super) async fn session(pool: &sqlx::Pool<Db>, token_hash: &str, at: DateTime<Utc>) -> Result<Option<StaffSession>> {
     let Some(row) = sqlx::query(
         "SELECT s.id AS session_id, s.csrf_token, s.created_at AS session_created_at, s.expires_at, s.revoked_at, u.* \
          FROM staff_sessions s JOIN staff_users u ON u.username = s.username WHERE s.id = $1",
@@ -142,7 +148,7 @@ async fn session(pool: &sqlx::Pool<Db>, token_hash: &str, at: DateTime<Utc>) -> 
     }))
 }
 
-async fn revoke_session(pool: &sqlx::Pool<Db>, token_hash: &str) -> Result<bool> {
+pub(super) async fn revoke_session(pool: &sqlx::Pool<Db>, token_hash: &str) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE staff_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(token_hash)
@@ -153,7 +159,7 @@ async fn revoke_session(pool: &sqlx::Pool<Db>, token_hash: &str) -> Result<bool>
     Ok(done.rows_affected() > 0)
 }
 
-async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subject: Option<&str>) -> Result<bool> {
+pub(super) async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subject: Option<&str>) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     if let Some(subject) = subject {
         let taken = sqlx::query("SELECT username FROM staff_users WHERE oidc_subject = $1 AND username <> $2")
@@ -175,7 +181,7 @@ async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subject: Option
     Ok(done.rows_affected() > 0)
 }
 
-async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &str) -> Result<Option<StaffUser>> {
+pub(super) async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &str) -> Result<Option<StaffUser>> {
     sqlx::query("SELECT * FROM staff_users WHERE oidc_subject = $1")
         .bind(subject)
         .fetch_optional(pool)
@@ -184,7 +190,7 @@ async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &str) -> Res
         .transpose()
 }
 
-async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
+pub(super) async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     sqlx::query("DELETE FROM oidc_sign_ins WHERE expires_at <= $1").bind(at).execute(&mut *tx).await?;
     let expires_at = DateTime::from_timestamp_micros(flow.expires_at.timestamp_micros()).unwrap_or(flow.expires_at);
@@ -203,7 +209,7 @@ async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, at: DateTime
     Ok(())
 }
 
-async fn take_oidc_sign_in(pool: &sqlx::Pool<Db>, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
+pub(super) async fn take_oidc_sign_in(pool: &sqlx::Pool<Db>, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
     let mut tx = begin_write(pool).await?;
     // Deleted as it is read: two callbacks with the same state cannot both succeed.
     let row = sqlx::query("DELETE FROM oidc_sign_ins WHERE state_hash = $1 RETURNING state_hash, nonce, verifier, next, expires_at")

@@ -1,0 +1,36 @@
+//! The query code of one engine. `engine/sqlite.rs` and `engine/postgres.rs`
+//! each declare this module tree, so it is compiled once per engine with
+//! [`engine`] bound to that engine's provisions; the behaviour cannot drift
+//! apart, and only connection set-up, transaction start, row locking and the
+//! schema differ. SQL here uses `$n` placeholders, which both engines accept:
+//! keep engine-specific SQL in the engine files, named in [`engine`].
+//!
+//! One file per area of [`crate::Store`]: the functions that run the area's
+//! statements, and at the end the area trait's implementation for the
+//! engine's `EngineStore`, delegating to them (writes on the writer pool,
+//! reads on the reader pool).
+
+/// What each engine file provides to its query code: the one list of
+/// engine-specific items, imported explicitly by the files that use them.
+mod engine {
+    pub(super) use super::super::{begin_write, now, Db, EngineStore, CLAIM_LOCK, ENGINE, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PERSON, MIGRATOR, SNAPSHOT};
+
+    /// A write transaction on this engine.
+    pub(super) type Tx<'c> = sqlx::Transaction<'c, Db>;
+    /// A row as this engine's driver returns it.
+    pub(super) type DbRow = <Db as sqlx::Database>::Row;
+}
+
+mod appointments;
+mod audit;
+mod break_glass;
+mod consumers;
+mod continuity;
+mod decode;
+mod delivery;
+mod feed;
+mod identity;
+mod lifecycle;
+mod notices;
+mod reads;
+mod staff;
