@@ -185,11 +185,19 @@ if [[ -n ${SVIX_BUILD_ONLY:-} ]]; then
 fi
 
 # ---- 4. Gatehouse's side: the release binary with `bench svix` -------------
-# Copied out of the (shared) target so another build cannot replace it mid-run.
-say "building gatehouse (release)"
-nice -n 19 cargo build --release -p gatehouse-cli
+# Built in this checkout's own target (SVIX_GATEHOUSE_TARGET), not an exported
+# CARGO_TARGET_DIR shared with other checkouts: Cargo gives the same crate in
+# two checkouts the same fingerprint, so a shared target can hold another
+# checkout's code and still call it fresh. Copied out so no later build
+# replaces it mid-run.
+GATEHOUSE_TARGET=${SVIX_GATEHOUSE_TARGET:-$ROOT/target}
+say "building gatehouse (release, in $GATEHOUSE_TARGET)"
+CARGO_TARGET_DIR=$GATEHOUSE_TARGET nice -n 19 cargo build --release -p gatehouse-cli ||
+    { echo "bench/svix.sh: gatehouse did not build" >&2; exit 1; }
 GATEHOUSE=$WORK/gatehouse
-cp "${CARGO_TARGET_DIR:-target}/release/gatehouse" "$GATEHOUSE"
+cp "$GATEHOUSE_TARGET/release/gatehouse" "$GATEHOUSE"
+"$GATEHOUSE" bench svix --help >/dev/null 2>&1 ||
+    { echo "bench/svix.sh: $GATEHOUSE_TARGET/release/gatehouse has no 'bench svix'" >&2; exit 1; }
 
 # ---- 5. What Svix runs on --------------------------------------------------
 command -v psql >/dev/null || cannot "step 'database': psql is not installed (Debian: postgresql-client)"

@@ -280,7 +280,7 @@ struct Gatehouse {
     side: Side,
     db_url: String,
     stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
     audit_key: PathBuf,
 }
 
