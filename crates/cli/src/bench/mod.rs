@@ -18,6 +18,9 @@
 //! - [`checkpoints`]: the cost of signing an audit checkpoint every second
 //!   against a 60 s cadence under the same write load.
 //!
+//! - [`svix`]: the same events at the same rates through the open-source
+//!   Svix server and through Gatehouse, one after the other (`bench/svix.sh`).
+//!
 //! How to run them, and the figures measured so far: `bench/README.md`.
 
 pub mod attendance;
@@ -27,6 +30,7 @@ pub mod common;
 pub mod delivery;
 pub mod ingest;
 pub mod reads;
+pub mod svix;
 
 use clap::Subcommand;
 
@@ -50,6 +54,10 @@ pub enum BenchCommand {
     /// What signing an audit checkpoint every second costs (CPU, rows,
     /// bytes), against the same write load with a 60 s cadence.
     Checkpoints(checkpoints::CheckpointsArgs),
+    /// The same events at the same rates to the same receiver through a
+    /// running Svix server and through Gatehouse on SQLite, one after the
+    /// other (`bench/svix.sh` builds and starts Svix).
+    Svix(svix::SvixArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -59,5 +67,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Delivery(args) => delivery::run(args).await,
         BenchCommand::Attendance(args) => attendance::run(args).await,
         BenchCommand::Checkpoints(args) => checkpoints::run(args).await,
+        BenchCommand::Svix(args) => svix::run(args).await,
     }
 }
