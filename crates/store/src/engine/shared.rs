@@ -201,8 +201,8 @@ impl crate::Store for EngineStore {
     async fn outbox_seq_at(&self, at: DateTime<Utc>) -> Result<i64> {
         outbox_seq_at(&self.reader, at).await
     }
-    async fn claim_deliveries(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
-        claim_deliveries(&self.writer, owner, now, lease_until, limit).await
+    async fn claim_deliveries(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, hold_from: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+        claim_deliveries(&self.writer, owner, now, lease_until, hold_from, limit).await
     }
     async fn finish_delivery(&self, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
         finish_delivery(&self.writer, subscription, seq, at, result).await
