@@ -25,6 +25,7 @@ type DbRow = <Db as sqlx::Database>::Row;
 include!("queries/decode.rs");
 include!("queries/consumers.rs");
 include!("queries/feed.rs");
+include!("queries/feed_set.rs");
 include!("queries/reads.rs");
 include!("queries/governance.rs");
 include!("queries/notices.rs");

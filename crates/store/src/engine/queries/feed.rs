@@ -15,8 +15,27 @@ async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchM
             while entries.peek().is_some() {
                 let chunk: Vec<(usize, FeedEntry)> = entries.by_ref().take(PARTIAL_CHUNK).collect();
                 let mut attempt = 0;
+                // Set-based first (feed_set.rs); item by item when the chunk
+                // needs it or the set-based writes failed unexpectedly.
+                let mut set_based = true;
                 loop {
-                    match apply_chunk(pool, &chunk, source, now, audit).await {
+                    let applied = if set_based {
+                        match apply_chunk_set(pool, &chunk, source, now, audit).await {
+                            Ok(Some(done)) => Ok(done),
+                            Ok(None) => {
+                                set_based = false;
+                                continue;
+                            }
+                            Err(e) if is_retryable(&e) => Err(e),
+                            Err(_) => {
+                                set_based = false;
+                                continue;
+                            }
+                        }
+                    } else {
+                        apply_chunk(pool, &chunk, source, now, audit).await
+                    };
+                    match applied {
                         Ok(done) => {
                             outcomes.extend(done);
                             break;
