@@ -29,7 +29,6 @@ mod continuity;
 mod decode;
 mod delivery;
 mod feed;
-mod feed_set;
 mod identity;
 mod lifecycle;
 mod notices;
