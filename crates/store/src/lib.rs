@@ -49,8 +49,8 @@ pub use staff::*;
 /// method of [`Store`] needs its area's trait in scope.
 pub mod prelude {
     pub use crate::areas::{
-        AppointmentStore, AuditStore, BreakGlassStore, ConsumerStore, ContinuityStore, DeliveryStore, FeedStore,
-        IdentityStore, LifecycleStore, NoticeStore, ReadStore, Store,
+        AppointmentStore, AuditStore, BreakGlassStore, ConsumerStore, ContinuityStore,
+        DeliveryStore, FeedStore, IdentityStore, LifecycleStore, NoticeStore, ReadStore, Store,
     };
     pub use crate::staff::StaffStore;
 }
@@ -72,7 +72,6 @@ impl EngineKind {
         }
     }
 }
-
 
 /// One feed item as the store receives it: parsed, or refused at parsing.
 #[derive(Debug, Clone)]

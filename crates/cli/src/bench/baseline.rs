@@ -28,11 +28,11 @@
 //!
 //! The benchmark runs both and compares Gatehouse with the faster.
 
-use gatehouse_store::prelude::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_domain::feed::{FeedCommand, FeedItem};
 use gatehouse_domain::{Establishment, PlannedStatus};
 use gatehouse_store::EngineKind;
+use gatehouse_store::prelude::*;
 
 /// How a batch of baseline rows is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

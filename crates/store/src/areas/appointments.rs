@@ -2,9 +2,13 @@
 //!
 //! Implemented for each engine in `engine/queries/appointments.rs`.
 
-use crate::{Actor, AppointmentChange, AppointmentHistoryEntry, AppointmentRecord, AttendanceUpdate, ClosureRecord, EscortUpdate, ImportedAppointment, NewBooking, NewClosure, Result, TallyQuery, WriteAudit};
-use gatehouse_domain::{EstablishmentCode, PrisonNumber};
+use crate::{
+    Actor, AppointmentChange, AppointmentHistoryEntry, AppointmentRecord, AttendanceUpdate,
+    ClosureRecord, EscortUpdate, ImportedAppointment, NewBooking, NewClosure, Result, TallyQuery,
+    WriteAudit,
+};
 use async_trait::async_trait;
+use gatehouse_domain::{EstablishmentCode, PrisonNumber};
 
 /// Healthcare appointments, regime closures and attendance figures.
 #[async_trait]

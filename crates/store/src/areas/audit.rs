@@ -3,8 +3,8 @@
 //! Implemented for each engine in `engine/queries/audit.rs`.
 
 use crate::{AuditHead, AuditRow, NewDisclosure, Page, PageRequest, Result, StoredCheckpoint};
-use gatehouse_domain::PrisonNumber;
 use async_trait::async_trait;
+use gatehouse_domain::PrisonNumber;
 
 /// The disclosure audit: the hash-chained log, its Merkle frontier and signed checkpoints.
 #[async_trait]

@@ -2,9 +2,12 @@
 //!
 //! Implemented for each engine in `engine/queries/consumers.rs`.
 
-use crate::{ClientCertBinding, Consumer, KeyLookup, NewConsumer, Result, StaffIdentity, StoredKey, WriteAudit};
-use gatehouse_domain::Establishment;
+use crate::{
+    ClientCertBinding, Consumer, KeyLookup, NewConsumer, Result, StaffIdentity, StoredKey,
+    WriteAudit,
+};
 use async_trait::async_trait;
+use gatehouse_domain::Establishment;
 
 /// Establishments, consumers, their keys, client certificates, agreements and staff identity settings.
 #[async_trait]

@@ -3,8 +3,8 @@
 //! Implemented for each engine in `engine/queries/continuity.rs`.
 
 use crate::{ContinuityCheck, ContinuityConfirmation, Result, WriteAudit};
-use gatehouse_domain::PrisonNumber;
 use async_trait::async_trait;
+use gatehouse_domain::PrisonNumber;
 
 /// Medication continuity checks raised by movements.
 #[async_trait]

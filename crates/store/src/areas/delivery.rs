@@ -2,7 +2,10 @@
 //!
 //! Implemented for each engine in `engine/queries/delivery.rs`.
 
-use crate::{AttemptResult, ClaimedDelivery, DeliveryPlan, DeliveryRecord, DeliveryStatus, NewSubscription, OutboxEvent, Result, SubscriptionRecord, SubscriptionStatus, WebhookSecret, WriteAudit};
+use crate::{
+    AttemptResult, ClaimedDelivery, DeliveryPlan, DeliveryRecord, DeliveryStatus, NewSubscription,
+    OutboxEvent, Result, SubscriptionRecord, SubscriptionStatus, WebhookSecret, WriteAudit,
+};
 use async_trait::async_trait;
 
 /// Event delivery: the outbox, subscriptions, fan-out, claims, finishes and cursors.

@@ -3,8 +3,8 @@
 //! Implemented for each engine in `engine/queries/identity.rs`.
 
 use crate::{IdentityLinkRecord, LinkMethod, Result, WriteAudit};
-use gatehouse_domain::{NhsNumber, PrisonNumber};
 use async_trait::async_trait;
+use gatehouse_domain::{NhsNumber, PrisonNumber};
 
 /// Identity links written through the identity API.
 #[async_trait]

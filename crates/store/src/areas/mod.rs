@@ -21,29 +21,29 @@
 //! Callers bring the area traits they use into scope, most simply with
 //! `use gatehouse_store::prelude::*;`.
 
-pub mod lifecycle;
-pub mod consumers;
-pub mod feed;
-pub mod reads;
+pub mod appointments;
 pub mod audit;
 pub mod break_glass;
-pub mod notices;
-pub mod delivery;
+pub mod consumers;
 pub mod continuity;
+pub mod delivery;
+pub mod feed;
 pub mod identity;
-pub mod appointments;
+pub mod lifecycle;
+pub mod notices;
+pub mod reads;
 
-pub use lifecycle::LifecycleStore;
-pub use consumers::ConsumerStore;
-pub use feed::FeedStore;
-pub use reads::ReadStore;
+pub use appointments::AppointmentStore;
 pub use audit::AuditStore;
 pub use break_glass::BreakGlassStore;
-pub use notices::NoticeStore;
-pub use delivery::DeliveryStore;
+pub use consumers::ConsumerStore;
 pub use continuity::ContinuityStore;
+pub use delivery::DeliveryStore;
+pub use feed::FeedStore;
 pub use identity::IdentityStore;
-pub use appointments::AppointmentStore;
+pub use lifecycle::LifecycleStore;
+pub use notices::NoticeStore;
+pub use reads::ReadStore;
 
 /// Everything Gatehouse keeps. Both engines implement it with the same behaviour;
 /// the store test suite runs against each.
@@ -52,6 +52,40 @@ pub use appointments::AppointmentStore;
 /// disclosure record of the change, appended to the audit log in the same
 /// transaction, so no change is ever without its record, nor a record without
 /// its change.
-pub trait Store: LifecycleStore + ConsumerStore + FeedStore + ReadStore + AuditStore + BreakGlassStore + NoticeStore + DeliveryStore + ContinuityStore + IdentityStore + AppointmentStore + crate::StaffStore + Send + Sync + 'static {}
+pub trait Store:
+    LifecycleStore
+    + ConsumerStore
+    + FeedStore
+    + ReadStore
+    + AuditStore
+    + BreakGlassStore
+    + NoticeStore
+    + DeliveryStore
+    + ContinuityStore
+    + IdentityStore
+    + AppointmentStore
+    + crate::StaffStore
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-impl<T> Store for T where T: LifecycleStore + ConsumerStore + FeedStore + ReadStore + AuditStore + BreakGlassStore + NoticeStore + DeliveryStore + ContinuityStore + IdentityStore + AppointmentStore + crate::StaffStore + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: LifecycleStore
+        + ConsumerStore
+        + FeedStore
+        + ReadStore
+        + AuditStore
+        + BreakGlassStore
+        + NoticeStore
+        + DeliveryStore
+        + ContinuityStore
+        + IdentityStore
+        + AppointmentStore
+        + crate::StaffStore
+        + Send
+        + Sync
+        + 'static
+{
+}

@@ -2,9 +2,11 @@
 //!
 //! Implemented for each engine in `engine/queries/notices.rs`.
 
-use crate::{NewNoticeVersion, NoticeRecord, NoticeVersionRecord, NoticeWithdrawal, Result, WriteAudit};
-use gatehouse_domain::{EstablishmentCode, PrisonNumber};
+use crate::{
+    NewNoticeVersion, NoticeRecord, NoticeVersionRecord, NoticeWithdrawal, Result, WriteAudit,
+};
 use async_trait::async_trait;
+use gatehouse_domain::{EstablishmentCode, PrisonNumber};
 
 /// Safety notices and their versions.
 #[async_trait]

@@ -2,9 +2,12 @@
 //!
 //! Implemented for each engine in `engine/queries/reads.rs`.
 
-use crate::{AlertRecord, IdentityLinkRecord, MovementRecord, Page, PageRequest, PersonRecord, PlannedRecord, Result};
-use gatehouse_domain::{EstablishmentCode, NhsNumber, PrisonNumber};
+use crate::{
+    AlertRecord, IdentityLinkRecord, MovementRecord, Page, PageRequest, PersonRecord,
+    PlannedRecord, Result,
+};
 use async_trait::async_trait;
+use gatehouse_domain::{EstablishmentCode, NhsNumber, PrisonNumber};
 
 /// Reads of the shared record: people, their movements, alerts, planned movements and identity links.
 #[async_trait]

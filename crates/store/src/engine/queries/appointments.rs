@@ -7,24 +7,22 @@
 //! same transaction, so the figures are never out of date and nothing is
 //! half-written.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use crate::{Result, StoreError, events};
-use crate::disclosure::WriteAudit;
-use gatehouse_domain::attendance::{Bucket, FiguresBuilder, Tally};
 use super::audit::record_change;
 use super::decode::{col, opt_code, parsed, planned_from_row};
 use super::engine::{Db, DbRow, EngineStore, LOCK_PERSON, Tx, begin_write, now};
 use super::feed::emit_event;
 use super::notices::json_text;
 use crate::appointments::*;
-use gatehouse_domain::{
-    CustodyStatus, EstablishmentCode, Movement, PlannedStatus, PrisonNumber,
-};
+use crate::disclosure::WriteAudit;
+use crate::{Result, StoreError, events};
+use chrono::{DateTime, NaiveDate, Utc};
+use gatehouse_domain::attendance::{Bucket, FiguresBuilder, Tally};
+use gatehouse_domain::{CustodyStatus, EstablishmentCode, Movement, PlannedStatus, PrisonNumber};
 use serde_json::json;
 
 use gatehouse_domain::appointment::{
-    self as appt, AppointmentType, ClosureFact, ClosureKind, CustodyFact, DepartureEffect, EscortPlan, Facts, Outcome, Place,
-    PlanFact, Risk, RiskReason, Setting, Slot,
+    self as appt, AppointmentType, ClosureFact, ClosureKind, CustodyFact, DepartureEffect,
+    EscortPlan, Facts, Outcome, Place, PlanFact, Risk, RiskReason, Setting, Slot,
 };
 
 pub(super) fn actor_text(a: &Actor) -> Result<String> {
@@ -44,11 +42,17 @@ pub(super) fn actor_from(raw: Option<String>) -> Result<Option<Actor>> {
 
 pub(super) fn place_from_row(r: &DbRow) -> Result<Place> {
     let setting: String = col(r, "setting")?;
-    Ok(match parsed("appointments.setting", Setting::parse(&setting))? {
-        Setting::Internal => Place::Internal { room: col::<Option<String>>(r, "room")?.unwrap_or_default() },
-        Setting::InCell => Place::InCell,
-        Setting::External => Place::External { location: col::<Option<String>>(r, "location")?.unwrap_or_default() },
-    })
+    Ok(
+        match parsed("appointments.setting", Setting::parse(&setting))? {
+            Setting::Internal => Place::Internal {
+                room: col::<Option<String>>(r, "room")?.unwrap_or_default(),
+            },
+            Setting::InCell => Place::InCell,
+            Setting::External => Place::External {
+                location: col::<Option<String>>(r, "location")?.unwrap_or_default(),
+            },
+        },
+    )
 }
 
 pub(super) fn place_columns(p: &Place) -> (Option<&str>, Option<&str>) {
@@ -70,8 +74,10 @@ pub(super) fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<Appoin
             let plan: EscortPlan = parsed("appointments.escort", serde_json::from_str(&text))?;
             Some(RecordedEscort {
                 plan,
-                recorded_by: actor_from(col(r, "escort_by")?)?.ok_or_else(|| StoreError::corrupt("escort without its author"))?,
-                recorded_at: col::<Option<DateTime<Utc>>>(r, "escort_at")?.ok_or_else(|| StoreError::corrupt("escort without its time"))?,
+                recorded_by: actor_from(col(r, "escort_by")?)?
+                    .ok_or_else(|| StoreError::corrupt("escort without its author"))?,
+                recorded_at: col::<Option<DateTime<Utc>>>(r, "escort_at")?
+                    .ok_or_else(|| StoreError::corrupt("escort without its time"))?,
             })
         }
         None => None,
@@ -81,9 +87,14 @@ pub(super) fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<Appoin
         Some(kind) => {
             let reason: Option<String> = col(r, "outcome_reason")?;
             Some(RecordedOutcome {
-                outcome: parsed("appointments.outcome", Outcome::parse(&kind, reason.as_deref()))?,
-                recorded_by: actor_from(col(r, "outcome_by")?)?.ok_or_else(|| StoreError::corrupt("outcome without its author"))?,
-                recorded_at: col::<Option<DateTime<Utc>>>(r, "outcome_at")?.ok_or_else(|| StoreError::corrupt("outcome without its time"))?,
+                outcome: parsed(
+                    "appointments.outcome",
+                    Outcome::parse(&kind, reason.as_deref()),
+                )?,
+                recorded_by: actor_from(col(r, "outcome_by")?)?
+                    .ok_or_else(|| StoreError::corrupt("outcome without its author"))?,
+                recorded_at: col::<Option<DateTime<Utc>>>(r, "outcome_at")?
+                    .ok_or_else(|| StoreError::corrupt("outcome without its time"))?,
                 late: col(r, "outcome_late")?,
                 automatic: col(r, "outcome_automatic")?,
             })
@@ -104,7 +115,8 @@ pub(super) fn appointment_from_row(r: &DbRow, risks: Vec<Risk>) -> Result<Appoin
         clinician: col(r, "clinician")?,
         clinical_note: col(r, "clinical_note")?,
         owner: col(r, "owner")?,
-        status: AppointmentStatus::parse(&status).ok_or_else(|| StoreError::corrupt(format!("appointment status {status}")))?,
+        status: AppointmentStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt(format!("appointment status {status}")))?,
         cancellation_reason: col(r, "cancellation_reason")?,
         escort,
         outcome,
@@ -125,7 +137,10 @@ pub(super) fn risk_from_row(r: &DbRow) -> Result<Risk> {
     })
 }
 
-pub(super) async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, id: &str) -> Result<Vec<Risk>> {
+pub(super) async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(
+    exec: E,
+    id: &str,
+) -> Result<Vec<Risk>> {
     let rows = sqlx::query("SELECT * FROM appointment_risks WHERE appointment_id = $1 AND cleared_at IS NULL ORDER BY reason, source")
         .bind(id)
         .fetch_all(exec)
@@ -133,15 +148,25 @@ pub(super) async fn open_risks<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E
     rows.iter().map(risk_from_row).collect()
 }
 
-pub(super) async fn load_appointment_tx(tx: &mut Tx<'_>, id: &str) -> Result<Option<AppointmentRecord>> {
-    let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1").bind(id).fetch_optional(&mut **tx).await? else {
+pub(super) async fn load_appointment_tx(
+    tx: &mut Tx<'_>,
+    id: &str,
+) -> Result<Option<AppointmentRecord>> {
+    let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
         return Ok(None);
     };
     let risks = open_risks(&mut **tx, id).await?;
     Ok(Some(appointment_from_row(&row, risks)?))
 }
 
-pub(super) async fn appointments_with_risks(pool: &sqlx::Pool<Db>, rows: Vec<DbRow>) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_with_risks(
+    pool: &sqlx::Pool<Db>,
+    rows: Vec<DbRow>,
+) -> Result<Vec<AppointmentRecord>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id: String = col(r, "id")?;
@@ -169,7 +194,13 @@ pub(super) fn bucket_of(status: AppointmentStatus, outcome: Option<Outcome>) -> 
     }
 }
 
-pub(super) fn tally_key(est: &str, starts_at: DateTime<Utc>, t: AppointmentType, setting: Setting, bucket: Bucket) -> TallyKey {
+pub(super) fn tally_key(
+    est: &str,
+    starts_at: DateTime<Utc>,
+    t: AppointmentType,
+    setting: Setting,
+    bucket: Bucket,
+) -> TallyKey {
     let (bucket, reason) = bucket.to_pair();
     TallyKey {
         establishment: est.to_owned(),
@@ -182,7 +213,13 @@ pub(super) fn tally_key(est: &str, starts_at: DateTime<Utc>, t: AppointmentType,
 }
 
 pub(super) fn key_of(a: &AppointmentRecord) -> TallyKey {
-    tally_key(a.establishment.as_str(), a.starts_at, a.appointment_type, a.place.setting(), bucket_of(a.status, a.outcome.as_ref().map(|o| o.outcome)))
+    tally_key(
+        a.establishment.as_str(),
+        a.starts_at,
+        a.appointment_type,
+        a.place.setting(),
+        bucket_of(a.status, a.outcome.as_ref().map(|o| o.outcome)),
+    )
 }
 
 pub(super) fn minutes_of(a: &AppointmentRecord) -> i64 {
@@ -193,7 +230,12 @@ pub(super) const TALLY_ADD: &str = "INSERT INTO attendance_tallies (establishmen
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (establishment, week, type, setting, bucket, reason) DO UPDATE SET \
      appointments = attendance_tallies.appointments + excluded.appointments, minutes = attendance_tallies.minutes + excluded.minutes";
 
-pub(super) async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, minutes: i64) -> Result<()> {
+pub(super) async fn tally_add(
+    tx: &mut Tx<'_>,
+    k: &TallyKey,
+    appointments: i64,
+    minutes: i64,
+) -> Result<()> {
     sqlx::query(TALLY_ADD)
         .bind(&k.establishment)
         .bind(k.week)
@@ -209,7 +251,11 @@ pub(super) async fn tally_add(tx: &mut Tx<'_>, k: &TallyKey, appointments: i64, 
 }
 
 /// Marks a prison-week's cached figures stale (and makes sure its cache row exists).
-pub(super) async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: NaiveDate) -> Result<()> {
+pub(super) async fn invalidate_week(
+    tx: &mut Tx<'_>,
+    establishment: &str,
+    week: NaiveDate,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO attendance_week_cache (establishment, week, gen, data) VALUES ($1, $2, 1, NULL) \
          ON CONFLICT (establishment, week) DO UPDATE SET gen = attendance_week_cache.gen + 1, data = NULL",
@@ -222,7 +268,11 @@ pub(super) async fn invalidate_week(tx: &mut Tx<'_>, establishment: &str, week: 
 }
 
 /// Moves one appointment from its old tally to its new one.
-pub(super) async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, new: Option<(&TallyKey, i64)>) -> Result<()> {
+pub(super) async fn tally_move(
+    tx: &mut Tx<'_>,
+    old: Option<(&TallyKey, i64)>,
+    new: Option<(&TallyKey, i64)>,
+) -> Result<()> {
     if old == new {
         return Ok(());
     }
@@ -231,7 +281,9 @@ pub(super) async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, n
         invalidate_week(tx, &k.establishment, k.week).await?;
     }
     if let Some((k, m)) = new
-        && old.is_none_or(|(o, _)| (o.establishment.as_str(), o.week) != (k.establishment.as_str(), k.week))
+        && old.is_none_or(|(o, _)| {
+            (o.establishment.as_str(), o.week) != (k.establishment.as_str(), k.week)
+        })
     {
         tally_add(tx, k, 1, m).await?;
         invalidate_week(tx, &k.establishment, k.week).await?;
@@ -241,7 +293,15 @@ pub(super) async fn tally_move(tx: &mut Tx<'_>, old: Option<(&TallyKey, i64)>, n
     Ok(())
 }
 
-pub(super) async fn add_history(tx: &mut Tx<'_>, id: &str, version: i64, at: DateTime<Utc>, by: &Actor, kind: &str, detail: serde_json::Value) -> Result<()> {
+pub(super) async fn add_history(
+    tx: &mut Tx<'_>,
+    id: &str,
+    version: i64,
+    at: DateTime<Utc>,
+    by: &Actor,
+    kind: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
     let n: i64 = col(
         &sqlx::query("SELECT COALESCE(MAX(n), 0) + 1 AS n FROM appointment_history WHERE appointment_id = $1").bind(id).fetch_one(&mut **tx).await?,
         "n",
@@ -275,16 +335,37 @@ pub(super) fn appointment_event_data(a: &AppointmentRecord) -> serde_json::Value
     })
 }
 
-pub(super) async fn emit_appointment(tx: &mut Tx<'_>, a: &AppointmentRecord, event_type: &str, now: DateTime<Utc>, extra: Option<(&str, serde_json::Value)>) -> Result<()> {
+pub(super) async fn emit_appointment(
+    tx: &mut Tx<'_>,
+    a: &AppointmentRecord,
+    event_type: &str,
+    now: DateTime<Utc>,
+    extra: Option<(&str, serde_json::Value)>,
+) -> Result<()> {
     let mut data = appointment_event_data(a);
     if let Some((k, v)) = extra {
         data[k] = v;
     }
-    emit_event(tx, a.prison_number.as_str(), event_type, Some(a.establishment.as_str()), now, now, data).await
+    emit_event(
+        tx,
+        a.prison_number.as_str(),
+        event_type,
+        Some(a.establishment.as_str()),
+        now,
+        now,
+        data,
+    )
+    .await
 }
 
 pub(super) fn slot_of(a: &AppointmentRecord) -> Slot {
-    Slot { id: a.id.clone(), establishment: a.establishment.clone(), starts_at: a.starts_at, ends_at: a.ends_at, setting: a.place.setting() }
+    Slot {
+        id: a.id.clone(),
+        establishment: a.establishment.clone(),
+        starts_at: a.starts_at,
+        ends_at: a.ends_at,
+        setting: a.place.setting(),
+    }
 }
 
 pub(super) fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
@@ -296,7 +377,8 @@ pub(super) fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
         starts_at: col(r, "starts_at")?,
         ends_at: col(r, "ends_at")?,
         reason: col(r, "reason")?,
-        recorded_by: actor_from(col(r, "recorded_by")?)?.ok_or_else(|| StoreError::corrupt("closure without its author"))?,
+        recorded_by: actor_from(col(r, "recorded_by")?)?
+            .ok_or_else(|| StoreError::corrupt("closure without its author"))?,
         recorded_at: col(r, "recorded_at")?,
         appointments_at_risk: col(r, "at_risk")?,
     })
@@ -306,7 +388,11 @@ pub(super) fn closure_from_row(r: &DbRow) -> Result<ClosureRecord> {
 /// records what changed: new risks raise `appointment.at-risk` (the owner
 /// hears at once); risks whose fact is gone are cleared. Returns how many
 /// appointments gained a risk.
-pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc>) -> Result<usize> {
+pub(super) async fn reassess_person(
+    tx: &mut Tx<'_>,
+    pn: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let rows = sqlx::query("SELECT * FROM appointments WHERE prison_number = $1 AND status = 'booked' AND outcome IS NULL AND ends_at > $2 ORDER BY starts_at, id")
         .bind(pn)
         .bind(now)
@@ -321,32 +407,48 @@ pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc
         let risks = open_risks(&mut **tx, &id).await?;
         open.push(appointment_from_row(r, risks)?);
     }
-    let person = sqlx::query("SELECT custody_status, establishment FROM people WHERE prison_number = $1").bind(pn).fetch_one(&mut **tx).await?;
+    let person =
+        sqlx::query("SELECT custody_status, establishment FROM people WHERE prison_number = $1")
+            .bind(pn)
+            .fetch_one(&mut **tx)
+            .await?;
     let status: Option<String> = col(&person, "custody_status")?;
-    let custody = match (status.as_deref().and_then(CustodyStatus::parse), opt_code(&person, "establishment")?) {
-        (Some(status), Some(establishment)) => Some(CustodyFact { status, establishment }),
+    let custody = match (
+        status.as_deref().and_then(CustodyStatus::parse),
+        opt_code(&person, "establishment")?,
+    ) {
+        (Some(status), Some(establishment)) => Some(CustodyFact {
+            status,
+            establishment,
+        }),
         _ => None,
     };
-    let plans = sqlx::query("SELECT * FROM planned_movements WHERE prison_number = $1 AND status = $2")
-        .bind(pn)
-        .bind(PlannedStatus::Planned.as_str())
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| {
-            planned_from_row(r).map(|p| PlanFact {
-                id: p.planned.id,
-                kind: p.planned.kind,
-                at: p.planned.planned_for,
-                destination: p.planned.destination,
-                description: p.planned.description,
+    let plans =
+        sqlx::query("SELECT * FROM planned_movements WHERE prison_number = $1 AND status = $2")
+            .bind(pn)
+            .bind(PlannedStatus::Planned.as_str())
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| {
+                planned_from_row(r).map(|p| PlanFact {
+                    id: p.planned.id,
+                    kind: p.planned.kind,
+                    at: p.planned.planned_for,
+                    destination: p.planned.destination,
+                    description: p.planned.description,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
     let slots: Vec<Slot> = open.iter().map(slot_of).collect();
     let last_end = slots.iter().map(|s| s.ends_at).max().unwrap_or(now);
-    let mut closures_by_est: std::collections::HashMap<String, Vec<ClosureFact>> = Default::default();
-    for est in open.iter().map(|a| a.establishment.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>() {
+    let mut closures_by_est: std::collections::HashMap<String, Vec<ClosureFact>> =
+        Default::default();
+    for est in open
+        .iter()
+        .map(|a| a.establishment.as_str().to_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let rows = sqlx::query("SELECT * FROM regime_closures WHERE establishment = $1 AND starts_at < $2 AND (ends_at IS NULL OR ends_at > $3)")
             .bind(&est)
             .bind(last_end)
@@ -355,7 +457,14 @@ pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc
             .await?;
         let facts = rows
             .iter()
-            .map(|r| closure_from_row(r).map(|c| ClosureFact { id: c.id, kind: c.kind, starts_at: c.starts_at, ends_at: c.ends_at }))
+            .map(|r| {
+                closure_from_row(r).map(|c| ClosureFact {
+                    id: c.id,
+                    kind: c.kind,
+                    starts_at: c.starts_at,
+                    ends_at: c.ends_at,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         closures_by_est.insert(est, facts);
     }
@@ -365,12 +474,22 @@ pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc
             custody: custody.clone(),
             plans: plans.clone(),
             others: slots.clone(),
-            closures: closures_by_est.get(a.establishment.as_str()).cloned().unwrap_or_default(),
+            closures: closures_by_est
+                .get(a.establishment.as_str())
+                .cloned()
+                .unwrap_or_default(),
         };
         let wanted = appt::assess(&slot_of(a), &facts, now);
         let same = |x: &Risk, y: &Risk| x.reason == y.reason && x.source == y.source;
-        let raised: Vec<&Risk> = wanted.iter().filter(|w| !a.risks.iter().any(|h| same(h, w))).collect();
-        let cleared: Vec<&Risk> = a.risks.iter().filter(|h| !wanted.iter().any(|w| same(h, w))).collect();
+        let raised: Vec<&Risk> = wanted
+            .iter()
+            .filter(|w| !a.risks.iter().any(|h| same(h, w)))
+            .collect();
+        let cleared: Vec<&Risk> = a
+            .risks
+            .iter()
+            .filter(|h| !wanted.iter().any(|w| same(h, w)))
+            .collect();
         if raised.is_empty() && cleared.is_empty() {
             continue;
         }
@@ -399,12 +518,44 @@ pub(super) async fn reassess_person(tx: &mut Tx<'_>, pn: &str, now: DateTime<Utc
         current.risks = wanted.clone();
         if !raised.is_empty() {
             newly_at_risk += 1;
-            add_history(tx, &a.id, a.version, now, &rule, "at-risk", json!({"raised": raised})).await?;
-            emit_appointment(tx, &current, events::APPOINTMENT_AT_RISK, now, Some(("raised", json!(raised)))).await?;
+            add_history(
+                tx,
+                &a.id,
+                a.version,
+                now,
+                &rule,
+                "at-risk",
+                json!({"raised": raised}),
+            )
+            .await?;
+            emit_appointment(
+                tx,
+                &current,
+                events::APPOINTMENT_AT_RISK,
+                now,
+                Some(("raised", json!(raised))),
+            )
+            .await?;
         }
         if !cleared.is_empty() {
-            add_history(tx, &a.id, a.version, now, &rule, "risk-cleared", json!({"cleared": cleared})).await?;
-            emit_appointment(tx, &current, events::APPOINTMENT_CHANGED, now, Some(("risksCleared", json!(cleared)))).await?;
+            add_history(
+                tx,
+                &a.id,
+                a.version,
+                now,
+                &rule,
+                "risk-cleared",
+                json!({"cleared": cleared}),
+            )
+            .await?;
+            emit_appointment(
+                tx,
+                &current,
+                events::APPOINTMENT_CHANGED,
+                now,
+                Some(("risksCleared", json!(cleared))),
+            )
+            .await?;
         }
     }
     Ok(newly_at_risk)
@@ -419,7 +570,12 @@ pub(super) async fn clear_risks(tx: &mut Tx<'_>, id: &str, now: DateTime<Utc>) -
 /// The movement rules: a departure records the same day's appointments as
 /// was-not-brought, and a transfer or release cancels later ones at the
 /// prison left behind (their owners told by the events).
-pub(super) async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub(super) async fn apply_departure(
+    tx: &mut Tx<'_>,
+    pn: &str,
+    m: &Movement,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
     let mut changes = Vec::new();
     let rows = sqlx::query("SELECT * FROM appointments WHERE prison_number = $1 AND establishment = $2 AND status = 'booked' AND outcome IS NULL AND starts_at >= $3 ORDER BY starts_at")
         .bind(pn)
@@ -448,11 +604,28 @@ pub(super) async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now
                 .execute(&mut **tx)
                 .await?;
                 clear_risks(tx, &id, now).await?;
-                let after = load_appointment_tx(tx, &id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-                tally_move(tx, Some((&key_of(&before), minutes_of(&before))), Some((&key_of(&after), minutes_of(&after)))).await?;
+                let after = load_appointment_tx(tx, &id)
+                    .await?
+                    .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+                tally_move(
+                    tx,
+                    Some((&key_of(&before), minutes_of(&before))),
+                    Some((&key_of(&after), minutes_of(&after))),
+                )
+                .await?;
                 add_history(tx, &id, after.version, now, &rule, "attendance-recorded", json!({"outcome": outcome.kind().as_str(), "reason": reason.as_str(), "automatic": true})).await?;
-                emit_appointment(tx, &after, events::APPOINTMENT_ATTENDANCE_RECORDED, now, Some(("automatic", json!(true)))).await?;
-                changes.push(format!("appointment {id} recorded as was-not-brought ({})", reason.as_str()));
+                emit_appointment(
+                    tx,
+                    &after,
+                    events::APPOINTMENT_ATTENDANCE_RECORDED,
+                    now,
+                    Some(("automatic", json!(true))),
+                )
+                .await?;
+                changes.push(format!(
+                    "appointment {id} recorded as was-not-brought ({})",
+                    reason.as_str()
+                ));
             }
             DepartureEffect::Cancel(reason) => {
                 let why = format!("person {}", reason.as_str());
@@ -463,10 +636,33 @@ pub(super) async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now
                     .execute(&mut **tx)
                     .await?;
                 clear_risks(tx, &id, now).await?;
-                let after = load_appointment_tx(tx, &id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-                tally_move(tx, Some((&key_of(&before), minutes_of(&before))), Some((&key_of(&after), minutes_of(&after)))).await?;
-                add_history(tx, &id, after.version, now, &rule, "cancelled", json!({"reason": why, "automatic": true})).await?;
-                emit_appointment(tx, &after, events::APPOINTMENT_CANCELLED, now, Some(("automatic", json!(true)))).await?;
+                let after = load_appointment_tx(tx, &id)
+                    .await?
+                    .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+                tally_move(
+                    tx,
+                    Some((&key_of(&before), minutes_of(&before))),
+                    Some((&key_of(&after), minutes_of(&after))),
+                )
+                .await?;
+                add_history(
+                    tx,
+                    &id,
+                    after.version,
+                    now,
+                    &rule,
+                    "cancelled",
+                    json!({"reason": why, "automatic": true}),
+                )
+                .await?;
+                emit_appointment(
+                    tx,
+                    &after,
+                    events::APPOINTMENT_CANCELLED,
+                    now,
+                    Some(("automatic", json!(true))),
+                )
+                .await?;
                 changes.push(format!("appointment {id} cancelled ({why})"));
             }
             DepartureEffect::None => {}
@@ -476,7 +672,10 @@ pub(super) async fn apply_departure(tx: &mut Tx<'_>, pn: &str, m: &Movement, now
 }
 
 /// Locks the person (the feed's lock) and answers their custody establishment.
-pub(super) async fn lock_for_appointments(tx: &mut Tx<'_>, pn: &str) -> Result<(Option<String>, Option<String>)> {
+pub(super) async fn lock_for_appointments(
+    tx: &mut Tx<'_>,
+    pn: &str,
+) -> Result<(Option<String>, Option<String>)> {
     let row = sqlx::query(LOCK_PERSON)
         .bind(pn)
         .fetch_optional(&mut **tx)
@@ -494,7 +693,11 @@ pub(super) async fn person_of_appointment(tx: &mut Tx<'_>, id: &str) -> Result<S
     col(&row, "prison_number")
 }
 
-pub(super) async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn book_appointments(
+    pool: &sqlx::Pool<Db>,
+    nb: &NewBooking,
+    audit: &WriteAudit,
+) -> Result<Vec<AppointmentRecord>> {
     let mut tx = begin_write(pool).await?;
     let pn = nb.prison_number.as_str();
     let (establishment, status) = lock_for_appointments(&mut tx, pn).await?;
@@ -535,7 +738,9 @@ pub(super) async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, au
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let rec = load_appointment_tx(&mut tx, &id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+        let rec = load_appointment_tx(&mut tx, &id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
         tally_move(&mut tx, None, Some((&key_of(&rec), minutes_of(&rec)))).await?;
         add_history(&mut tx, &id, 1, now, &nb.owner, "booked", json!({"type": rec.appointment_type.as_str(), "startsAt": rec.starts_at, "endsAt": rec.ends_at, "place": rec.place, "series": series})).await?;
         emit_appointment(&mut tx, &rec, events::APPOINTMENT_BOOKED, now, None).await?;
@@ -544,34 +749,59 @@ pub(super) async fn book_appointments(pool: &sqlx::Pool<Db>, nb: &NewBooking, au
     reassess_person(&mut tx, pn, now).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in &ids {
-        out.push(load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?);
+        out.push(
+            load_appointment_tx(&mut tx, id)
+                .await?
+                .ok_or_else(|| StoreError::corrupt("appointment vanished"))?,
+        );
     }
-    record_change(&mut tx, audit, &out.iter().map(|a| format!("appointment/{}@v{}:booked", a.id, a.version)).collect::<Vec<_>>()).await?;
+    record_change(
+        &mut tx,
+        audit,
+        &out.iter()
+            .map(|a| format!("appointment/{}@v{}:booked", a.id, a.version))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(out)
 }
 
 pub(super) fn check_version(current: i64, expected: Option<i64>) -> Result<()> {
     match expected {
-        Some(v) if v != current => Err(StoreError::Stale(format!("the appointment is at version {current}, not {v}: read it again"))),
+        Some(v) if v != current => Err(StoreError::Stale(format!(
+            "the appointment is at version {current}, not {v}: read it again"
+        ))),
         _ => Ok(()),
     }
 }
 
-pub(super) async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn change_appointment(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    ch: &AppointmentChange,
+    audit: &WriteAudit,
+) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
-    let before = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
+    let before = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
     if before.owner != ch.by.consumer {
-        return Err(StoreError::Forbidden(format!("only its owner ({}) may change this appointment", before.owner)));
+        return Err(StoreError::Forbidden(format!(
+            "only its owner ({}) may change this appointment",
+            before.owner
+        )));
     }
     check_version(before.version, ch.change.expected_version)?;
     if before.status == AppointmentStatus::Cancelled {
         return Err(StoreError::Conflict("the appointment is cancelled".into()));
     }
     if before.outcome.is_some() {
-        return Err(StoreError::Conflict("attendance is already recorded; correct the attendance instead".into()));
+        return Err(StoreError::Conflict(
+            "attendance is already recorded; correct the attendance instead".into(),
+        ));
     }
     let now = now();
     let c = &ch.change;
@@ -589,11 +819,17 @@ pub(super) async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &App
         let start = c.starts_at.unwrap_or(before.starts_at);
         let minutes = c.minutes.unwrap_or_else(|| minutes_of(&before));
         let place = c.place.clone().unwrap_or_else(|| before.place.clone());
-        if before.appointment_type == AppointmentType::HospitalOutpatient && place.setting() != Setting::External {
-            return Err(StoreError::Invalid(gatehouse_domain::ParseError::new("place.kind", "must be external for a hospital outpatient (HOSP-OP) appointment")));
+        if before.appointment_type == AppointmentType::HospitalOutpatient
+            && place.setting() != Setting::External
+        {
+            return Err(StoreError::Invalid(gatehouse_domain::ParseError::new(
+                "place.kind",
+                "must be external for a hospital outpatient (HOSP-OP) appointment",
+            )));
         }
         let (room, location) = place_columns(&place);
-        let moved = start != before.starts_at || minutes != minutes_of(&before) || place != before.place;
+        let moved =
+            start != before.starts_at || minutes != minutes_of(&before) || place != before.place;
         sqlx::query(
             "UPDATE appointments SET starts_at = $1, ends_at = $2, minutes = $3, day = $4, week = $5, setting = $6, room = $7, location = $8, \
              clinician = COALESCE($9, clinician), clinical_note = COALESCE($10, clinical_note), version = version + 1, updated_at = $11, \
@@ -633,26 +869,61 @@ pub(super) async fn change_appointment(pool: &sqlx::Pool<Db>, id: &str, ch: &App
         }
         detail = json!({"changed": changed, "reason": c.reason, "startsAt": start, "place": place, "previousStartsAt": before.starts_at});
     }
-    let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-    tally_move(&mut tx, Some((&key_of(&before), minutes_of(&before))), Some((&key_of(&after), minutes_of(&after)))).await?;
-    let (kind, event) = if c.cancel { ("cancelled", events::APPOINTMENT_CANCELLED) } else { ("changed", events::APPOINTMENT_CHANGED) };
+    let after = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+    tally_move(
+        &mut tx,
+        Some((&key_of(&before), minutes_of(&before))),
+        Some((&key_of(&after), minutes_of(&after))),
+    )
+    .await?;
+    let (kind, event) = if c.cancel {
+        ("cancelled", events::APPOINTMENT_CANCELLED)
+    } else {
+        ("changed", events::APPOINTMENT_CHANGED)
+    };
     add_history(&mut tx, id, after.version, now, &ch.by, kind, detail).await?;
-    emit_appointment(&mut tx, &after, event, now, Some(("reason", json!(c.reason)))).await?;
+    emit_appointment(
+        &mut tx,
+        &after,
+        event,
+        now,
+        Some(("reason", json!(c.reason))),
+    )
+    .await?;
     reassess_person(&mut tx, &pn, now).await?;
-    let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:{kind}", after.version)]).await?;
+    let after = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("appointment/{id}@v{}:{kind}", after.version)],
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
-pub(super) async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn plan_escort(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    up: &EscortUpdate,
+    audit: &WriteAudit,
+) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
-    let before = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
+    let before = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
     check_version(before.version, up.expected_version)?;
     if before.place.setting() != Setting::External {
-        return Err(StoreError::Invalid(gatehouse_domain::ParseError::new("officers", "only an external appointment needs an escort")));
+        return Err(StoreError::Invalid(gatehouse_domain::ParseError::new(
+            "officers",
+            "only an external appointment needs an escort",
+        )));
     }
     if before.status == AppointmentStatus::Cancelled {
         return Err(StoreError::Conflict("the appointment is cancelled".into()));
@@ -665,26 +936,64 @@ pub(super) async fn plan_escort(pool: &sqlx::Pool<Db>, id: &str, up: &EscortUpda
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-    add_history(&mut tx, id, after.version, now, &up.by, "escort-planned", json!({"escort": up.plan})).await?;
-    emit_appointment(&mut tx, &after, events::APPOINTMENT_CHANGED, now, Some(("escort", json!(up.plan)))).await?;
-    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:escort-planned", after.version)]).await?;
+    let after = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+    add_history(
+        &mut tx,
+        id,
+        after.version,
+        now,
+        &up.by,
+        "escort-planned",
+        json!({"escort": up.plan}),
+    )
+    .await?;
+    emit_appointment(
+        &mut tx,
+        &after,
+        events::APPOINTMENT_CHANGED,
+        now,
+        Some(("escort", json!(up.plan))),
+    )
+    .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!(
+            "appointment/{id}@v{}:escort-planned",
+            after.version
+        )],
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
-pub(super) async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+pub(super) async fn record_attendance(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    up: &AttendanceUpdate,
+    audit: &WriteAudit,
+) -> Result<AppointmentRecord> {
     let mut tx = begin_write(pool).await?;
     let pn = person_of_appointment(&mut tx, id).await?;
     lock_for_appointments(&mut tx, &pn).await?;
-    let before = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
+    let before = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("no appointment with this id".into()))?;
     let now = now();
     let outcome = up.attendance.outcome;
     if !outcome.may_be_recorded_by(up.org) {
-        return Err(StoreError::Forbidden(format!("{} is healthcare's decision, recorded by healthcare", outcome.kind().as_str())));
+        return Err(StoreError::Forbidden(format!(
+            "{} is healthcare's decision, recorded by healthcare",
+            outcome.kind().as_str()
+        )));
     }
     if before.status == AppointmentStatus::Cancelled {
-        return Err(StoreError::Conflict("the appointment was cancelled in advance; there is no attendance to record".into()));
+        return Err(StoreError::Conflict(
+            "the appointment was cancelled in advance; there is no attendance to record".into(),
+        ));
     }
     appt::attendance_window(before.starts_at, now).map_err(StoreError::Invalid)?;
     let correcting = before.outcome.is_some();
@@ -694,7 +1003,11 @@ pub(super) async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &Atte
             "is required: an outcome is already recorded, and a correction must say why",
         )));
     }
-    if before.outcome.as_ref().is_some_and(|o| o.outcome == outcome) {
+    if before
+        .outcome
+        .as_ref()
+        .is_some_and(|o| o.outcome == outcome)
+    {
         return Ok(before);
     }
     let late = appt::is_late_recording(before.ends_at, now);
@@ -712,29 +1025,71 @@ pub(super) async fn record_attendance(pool: &sqlx::Pool<Db>, id: &str, up: &Atte
     .execute(&mut *tx)
     .await?;
     clear_risks(&mut tx, id, now).await?;
-    let after = load_appointment_tx(&mut tx, id).await?.ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
-    tally_move(&mut tx, Some((&key_of(&before), minutes_of(&before))), Some((&key_of(&after), minutes_of(&after)))).await?;
-    let kind = if correcting { "attendance-corrected" } else { "attendance-recorded" };
-    let mut detail = json!({"outcome": outcome.kind().as_str(), "reason": outcome.reason(), "late": late});
+    let after = load_appointment_tx(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("appointment vanished"))?;
+    tally_move(
+        &mut tx,
+        Some((&key_of(&before), minutes_of(&before))),
+        Some((&key_of(&after), minutes_of(&after))),
+    )
+    .await?;
+    let kind = if correcting {
+        "attendance-corrected"
+    } else {
+        "attendance-recorded"
+    };
+    let mut detail =
+        json!({"outcome": outcome.kind().as_str(), "reason": outcome.reason(), "late": late});
     if let Some(prev) = &before.outcome {
         detail["previous"] = json!({"outcome": prev.outcome.kind().as_str(), "reason": prev.outcome.reason(), "recordedBy": prev.recorded_by, "recordedAt": prev.recorded_at});
         detail["correctionReason"] = json!(up.attendance.correction_reason);
     }
     add_history(&mut tx, id, after.version, now, &up.by, kind, detail).await?;
-    emit_appointment(&mut tx, &after, events::APPOINTMENT_ATTENDANCE_RECORDED, now, Some(("correction", json!(correcting)))).await?;
-    record_change(&mut tx, audit, &[format!("appointment/{id}@v{}:{kind}", after.version)].into_iter().chain(late.then(|| format!("appointment/{id}:attendance-recorded-late"))).collect::<Vec<_>>()).await?;
+    emit_appointment(
+        &mut tx,
+        &after,
+        events::APPOINTMENT_ATTENDANCE_RECORDED,
+        now,
+        Some(("correction", json!(correcting))),
+    )
+    .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("appointment/{id}@v{}:{kind}", after.version)]
+            .into_iter()
+            .chain(late.then(|| format!("appointment/{id}:attendance-recorded-late")))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
-pub(super) async fn appointment(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<AppointmentRecord>> {
-    let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1").bind(id).fetch_optional(pool).await? else {
+pub(super) async fn appointment(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+) -> Result<Option<AppointmentRecord>> {
+    let Some(row) = sqlx::query("SELECT * FROM appointments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    else {
         return Ok(None);
     };
-    Ok(Some(appointment_from_row(&row, open_risks(pool, id).await?)?))
+    Ok(Some(appointment_from_row(
+        &row,
+        open_risks(pool, id).await?,
+    )?))
 }
 
-pub(super) async fn appointments_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_for(
+    pool: &sqlx::Pool<Db>,
+    pn: &PrisonNumber,
+    from: Option<DateTime<Utc>>,
+    include_cancelled: bool,
+) -> Result<Vec<AppointmentRecord>> {
     let rows = sqlx::query(
         "SELECT * FROM appointments WHERE prison_number = $1 AND ($2 IS NULL OR ends_at > $2) AND (status = 'booked' OR $3) ORDER BY starts_at, id LIMIT 1000",
     )
@@ -746,7 +1101,11 @@ pub(super) async fn appointments_for(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, f
     appointments_with_risks(pool, rows).await
 }
 
-pub(super) async fn appointments_at(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
+pub(super) async fn appointments_at(
+    pool: &sqlx::Pool<Db>,
+    est: &EstablishmentCode,
+    day: NaiveDate,
+) -> Result<Vec<AppointmentRecord>> {
     let rows = sqlx::query("SELECT * FROM appointments WHERE establishment = $1 AND day = $2 ORDER BY starts_at, prison_number, id")
         .bind(est.as_str())
         .bind(day)
@@ -755,15 +1114,25 @@ pub(super) async fn appointments_at(pool: &sqlx::Pool<Db>, est: &EstablishmentCo
     appointments_with_risks(pool, rows).await
 }
 
-pub(super) async fn appointment_history(pool: &sqlx::Pool<Db>, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
-    let rows = sqlx::query("SELECT * FROM appointment_history WHERE appointment_id = $1 ORDER BY n").bind(id).fetch_all(pool).await?;
+pub(super) async fn appointment_history(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+) -> Result<Vec<AppointmentHistoryEntry>> {
+    let rows =
+        sqlx::query("SELECT * FROM appointment_history WHERE appointment_id = $1 ORDER BY n")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
     rows.iter()
         .map(|r| {
             let detail: String = col(r, "detail")?;
             Ok(AppointmentHistoryEntry {
                 version: col(r, "version")?,
                 at: col(r, "at")?,
-                by: Actor { consumer: col(r, "by_consumer")?, on_behalf_of: col(r, "by_user")? },
+                by: Actor {
+                    consumer: col(r, "by_consumer")?,
+                    on_behalf_of: col(r, "by_user")?,
+                },
                 kind: col(r, "kind")?,
                 detail: parsed("appointment_history.detail", serde_json::from_str(&detail))?,
             })
@@ -772,7 +1141,13 @@ pub(super) async fn appointment_history(pool: &sqlx::Pool<Db>, id: &str) -> Resu
 }
 
 /// The people with open appointments a closure's window touches, in a fixed order (so two closures lock people alike).
-pub(super) async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Utc>, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub(super) async fn people_touched(
+    tx: &mut Tx<'_>,
+    est: &str,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT prison_number FROM appointments WHERE establishment = $1 AND status = 'booked' AND outcome IS NULL \
          AND ends_at > $2 AND ends_at > $3 AND ($4 IS NULL OR starts_at < $4) ORDER BY prison_number",
@@ -786,7 +1161,11 @@ pub(super) async fn people_touched(tx: &mut Tx<'_>, est: &str, from: DateTime<Ut
     rows.iter().map(|r| col(r, "prison_number")).collect()
 }
 
-pub(super) async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
+pub(super) async fn record_closure(
+    pool: &sqlx::Pool<Db>,
+    c: &NewClosure,
+    audit: &WriteAudit,
+) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -802,18 +1181,47 @@ pub(super) async fn record_closure(pool: &sqlx::Pool<Db>, c: &NewClosure, audit:
         .execute(&mut *tx)
         .await?;
     let mut at_risk = 0i64;
-    for pn in people_touched(&mut tx, c.establishment.as_str(), c.starts_at, c.ends_at, now).await? {
-        sqlx::query(LOCK_PERSON).bind(&pn).fetch_one(&mut *tx).await?;
+    for pn in people_touched(
+        &mut tx,
+        c.establishment.as_str(),
+        c.starts_at,
+        c.ends_at,
+        now,
+    )
+    .await?
+    {
+        sqlx::query(LOCK_PERSON)
+            .bind(&pn)
+            .fetch_one(&mut *tx)
+            .await?;
         at_risk += reassess_person(&mut tx, &pn, now).await? as i64;
     }
-    sqlx::query("UPDATE regime_closures SET at_risk = $1 WHERE id = $2").bind(at_risk).bind(&id).execute(&mut *tx).await?;
-    let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
-    record_change(&mut tx, audit, &[format!("regime-closure/{id}:recorded:{at_risk}-at-risk")]).await?;
+    sqlx::query("UPDATE regime_closures SET at_risk = $1 WHERE id = $2")
+        .bind(at_risk)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("regime-closure/{id}:recorded:{at_risk}-at-risk")],
+    )
+    .await?;
     tx.commit().await?;
     closure_from_row(&row)
 }
 
-pub(super) async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Utc>, _by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
+pub(super) async fn end_closure(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    at: DateTime<Utc>,
+    _by: &Actor,
+    audit: &WriteAudit,
+) -> Result<ClosureRecord> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
         .bind(id)
@@ -825,19 +1233,41 @@ pub(super) async fn end_closure(pool: &sqlx::Pool<Db>, id: &str, at: DateTime<Ut
         return Err(StoreError::Conflict("the closure has already ended".into()));
     }
     let at = at.max(before.starts_at);
-    sqlx::query("UPDATE regime_closures SET ends_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE regime_closures SET ends_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let now = now();
-    for pn in people_touched(&mut tx, &before.establishment, before.starts_at, before.ends_at, now).await? {
-        sqlx::query(LOCK_PERSON).bind(&pn).fetch_one(&mut *tx).await?;
+    for pn in people_touched(
+        &mut tx,
+        &before.establishment,
+        before.starts_at,
+        before.ends_at,
+        now,
+    )
+    .await?
+    {
+        sqlx::query(LOCK_PERSON)
+            .bind(&pn)
+            .fetch_one(&mut *tx)
+            .await?;
         reassess_person(&mut tx, &pn, now).await?;
     }
-    let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     record_change(&mut tx, audit, &[format!("regime-closure/{id}:ended")]).await?;
     tx.commit().await?;
     closure_from_row(&row)
 }
 
-pub(super) async fn closures(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
+pub(super) async fn closures(
+    pool: &sqlx::Pool<Db>,
+    est: &EstablishmentCode,
+    after: DateTime<Utc>,
+) -> Result<Vec<ClosureRecord>> {
     let rows = sqlx::query("SELECT * FROM regime_closures WHERE establishment = $1 AND (ends_at IS NULL OR ends_at > $2) ORDER BY starts_at, id")
         .bind(est.as_str())
         .bind(after)
@@ -846,7 +1276,10 @@ pub(super) async fn closures(pool: &sqlx::Pool<Db>, est: &EstablishmentCode, aft
     rows.iter().map(closure_from_row).collect()
 }
 
-pub(super) async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<Vec<Tally>> {
+pub(super) async fn attendance_tallies(
+    pool: &sqlx::Pool<Db>,
+    q: &TallyQuery,
+) -> Result<Vec<Tally>> {
     let mut sql = sqlx::QueryBuilder::<Db>::new(
         "SELECT establishment, week, type, setting, bucket, reason, appointments, minutes FROM attendance_tallies WHERE appointments <> 0 AND week >= ",
     );
@@ -871,7 +1304,8 @@ pub(super) async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) ->
                 week: col(r, "week")?,
                 appointment_type: parsed("attendance_tallies.type", AppointmentType::parse(&t))?,
                 setting: parsed("attendance_tallies.setting", Setting::parse(&s))?,
-                bucket: Bucket::from_pair(&b, &reason).ok_or_else(|| StoreError::corrupt(format!("tally bucket {b}/{reason}")))?,
+                bucket: Bucket::from_pair(&b, &reason)
+                    .ok_or_else(|| StoreError::corrupt(format!("tally bucket {b}/{reason}")))?,
                 appointments: col(r, "appointments")?,
                 minutes: col(r, "minutes")?,
             })
@@ -882,7 +1316,11 @@ pub(super) async fn attendance_tallies(pool: &sqlx::Pool<Db>, q: &TallyQuery) ->
 /// Rows per multi-row INSERT: 21 binds each stays under both engines' parameter limits.
 pub(super) const IMPORT_CHUNK: usize = 1000;
 
-pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
+pub(super) async fn import_appointments(
+    pool: &sqlx::Pool<Db>,
+    rows: &[ImportedAppointment],
+    audit: &WriteAudit,
+) -> Result<u64> {
     let mut tx = begin_write(pool).await?;
     let now = now();
     let mut tallies: std::collections::HashMap<TallyKey, (i64, i64)> = Default::default();
@@ -891,7 +1329,9 @@ pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedA
         let mut people: Vec<&str> = chunk.iter().map(|r| r.prison_number.as_str()).collect();
         people.sort_unstable();
         people.dedup();
-        let mut p = sqlx::QueryBuilder::<Db>::new("INSERT INTO people (prison_number, created_at, updated_at) ");
+        let mut p = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO people (prison_number, created_at, updated_at) ",
+        );
         p.push_values(&people, |mut b, pn| {
             b.push_bind(*pn).push_bind(now).push_bind(now);
         });
@@ -905,7 +1345,10 @@ pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedA
         q.push_values(chunk, |mut b, r| {
             let (room, location) = place_columns(&r.place);
             let ends = r.starts_at + chrono::Duration::minutes(r.minutes);
-            let by = r.recorded_by.as_ref().map(|c| json!({"consumer": c}).to_string());
+            let by = r
+                .recorded_by
+                .as_ref()
+                .map(|c| json!({"consumer": c}).to_string());
             b.push_bind(&r.id)
                 .push_bind(r.prison_number.as_str())
                 .push_bind(r.establishment.as_str())
@@ -932,12 +1375,24 @@ pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedA
         q.push(" ON CONFLICT (id) DO NOTHING");
         let done = q.build().execute(&mut *tx).await?.rows_affected();
         if done != chunk.len() as u64 {
-            return Err(StoreError::Conflict("some appointment ids are already stored; an import is all or nothing".into()));
+            return Err(StoreError::Conflict(
+                "some appointment ids are already stored; an import is all or nothing".into(),
+            ));
         }
         stored += done;
         for r in chunk {
-            let status = if r.cancelled { AppointmentStatus::Cancelled } else { AppointmentStatus::Booked };
-            let k = tally_key(r.establishment.as_str(), r.starts_at, r.appointment_type, r.place.setting(), bucket_of(status, r.outcome));
+            let status = if r.cancelled {
+                AppointmentStatus::Cancelled
+            } else {
+                AppointmentStatus::Booked
+            };
+            let k = tally_key(
+                r.establishment.as_str(),
+                r.starts_at,
+                r.appointment_type,
+                r.place.setting(),
+                bucket_of(status, r.outcome),
+            );
             let e = tallies.entry(k).or_default();
             e.0 += 1;
             e.1 += r.minutes;
@@ -958,16 +1413,26 @@ pub(super) async fn import_appointments(pool: &sqlx::Pool<Db>, rows: &[ImportedA
 
 /// One prison-week's tallies packed into one value: `TYPE|setting|bucket|reason|n|minutes` joined by `;`.
 pub(super) fn pack_week(rows: &[(String, String, String, String, i64, i64)]) -> String {
-    rows.iter().map(|(t, s, b, r, n, m)| format!("{t}|{s}|{b}|{r}|{n}|{m}")).collect::<Vec<_>>().join(";")
+    rows.iter()
+        .map(|(t, s, b, r, n, m)| format!("{t}|{s}|{b}|{r}|{n}|{m}"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
-pub(super) fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: NaiveDate, data: &str) -> Result<()> {
+pub(super) fn unpack_week_into(
+    builder: &mut FiguresBuilder,
+    est: &str,
+    week: NaiveDate,
+    data: &str,
+) -> Result<()> {
     if data.is_empty() {
         return Ok(());
     }
     for entry in data.split(';') {
         let mut f = entry.split('|');
-        let (Some(t), Some(s), Some(b), Some(r), Some(n), Some(m)) = (f.next(), f.next(), f.next(), f.next(), f.next(), f.next()) else {
+        let (Some(t), Some(s), Some(b), Some(r), Some(n), Some(m)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
             return Err(StoreError::corrupt("attendance week cache entry"));
         };
         let n: i64 = n.parse().map_err(StoreError::corrupt)?;
@@ -979,7 +1444,8 @@ pub(super) fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: Na
             week,
             parsed("attendance cache type", AppointmentType::parse(t))?,
             parsed("attendance cache setting", Setting::parse(s))?,
-            Bucket::from_pair(b, r).ok_or_else(|| StoreError::corrupt(format!("attendance cache bucket {b}/{r}")))?,
+            Bucket::from_pair(b, r)
+                .ok_or_else(|| StoreError::corrupt(format!("attendance cache bucket {b}/{r}")))?,
             n,
             m.parse().map_err(StoreError::corrupt)?,
         );
@@ -989,8 +1455,14 @@ pub(super) fn unpack_week_into(builder: &mut FiguresBuilder, est: &str, week: Na
 
 /// The dashboard's figures: one cached row per prison-week; a stale week is
 /// rebuilt from its tallies and written back unless it changed meanwhile.
-pub(super) async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::Pool<Db>, q: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
-    let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT establishment, week, gen, data FROM attendance_week_cache WHERE week >= ");
+pub(super) async fn attendance_figures(
+    reader: &sqlx::Pool<Db>,
+    writer: &sqlx::Pool<Db>,
+    q: &TallyQuery,
+) -> Result<gatehouse_domain::attendance::Figures> {
+    let mut sql = sqlx::QueryBuilder::<Db>::new(
+        "SELECT establishment, week, gen, data FROM attendance_week_cache WHERE week >= ",
+    );
     sql.push_bind(q.from).push(" AND week <= ").push_bind(q.to);
     if !q.establishments.is_empty() {
         sql.push(" AND establishment IN (");
@@ -1020,7 +1492,16 @@ pub(super) async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::P
                 .await?;
                 let packed: Vec<(String, String, String, String, i64, i64)> = tallies
                     .iter()
-                    .map(|t| Ok((col(t, "type")?, col(t, "setting")?, col(t, "bucket")?, col(t, "reason")?, col(t, "appointments")?, col(t, "minutes")?)))
+                    .map(|t| {
+                        Ok((
+                            col(t, "type")?,
+                            col(t, "setting")?,
+                            col(t, "bucket")?,
+                            col(t, "reason")?,
+                            col(t, "appointments")?,
+                            col(t, "minutes")?,
+                        ))
+                    })
                     .collect::<Result<_>>()?;
                 let data = pack_week(&packed);
                 unpack_week_into(&mut builder, &est, week, &data)?;
@@ -1031,7 +1512,8 @@ pub(super) async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::P
     if !rebuilt.is_empty() {
         // Best effort, and never a wait behind a long write: a busy writer only
         // means the next reader rebuilds these weeks again.
-        let begun = tokio::time::timeout(std::time::Duration::from_millis(250), begin_write(writer)).await;
+        let begun =
+            tokio::time::timeout(std::time::Duration::from_millis(250), begin_write(writer)).await;
         if let Ok(Ok(mut tx)) = begun {
             let mut ok = true;
             for (est, week, generation, data) in &rebuilt {
@@ -1052,54 +1534,110 @@ pub(super) async fn attendance_figures(reader: &sqlx::Pool<Db>, writer: &sqlx::P
     Ok(builder.finish())
 }
 
-
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
 impl crate::AppointmentStore for EngineStore {
-    async fn book_appointments(&self, booking: &NewBooking, audit: &WriteAudit) -> Result<Vec<AppointmentRecord>> {
+    async fn book_appointments(
+        &self,
+        booking: &NewBooking,
+        audit: &WriteAudit,
+    ) -> Result<Vec<AppointmentRecord>> {
         book_appointments(&self.writer, booking, audit).await
     }
-    async fn change_appointment(&self, id: &str, change: &AppointmentChange, audit: &WriteAudit) -> Result<AppointmentRecord> {
+    async fn change_appointment(
+        &self,
+        id: &str,
+        change: &AppointmentChange,
+        audit: &WriteAudit,
+    ) -> Result<AppointmentRecord> {
         change_appointment(&self.writer, id, change, audit).await
     }
-    async fn plan_escort(&self, id: &str, update: &EscortUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+    async fn plan_escort(
+        &self,
+        id: &str,
+        update: &EscortUpdate,
+        audit: &WriteAudit,
+    ) -> Result<AppointmentRecord> {
         plan_escort(&self.writer, id, update, audit).await
     }
-    async fn record_attendance(&self, id: &str, update: &AttendanceUpdate, audit: &WriteAudit) -> Result<AppointmentRecord> {
+    async fn record_attendance(
+        &self,
+        id: &str,
+        update: &AttendanceUpdate,
+        audit: &WriteAudit,
+    ) -> Result<AppointmentRecord> {
         record_attendance(&self.writer, id, update, audit).await
     }
     async fn appointment(&self, id: &str) -> Result<Option<AppointmentRecord>> {
         appointment(&self.reader, id).await
     }
-    async fn appointments_for(&self, pn: &PrisonNumber, from: Option<DateTime<Utc>>, include_cancelled: bool) -> Result<Vec<AppointmentRecord>> {
+    async fn appointments_for(
+        &self,
+        pn: &PrisonNumber,
+        from: Option<DateTime<Utc>>,
+        include_cancelled: bool,
+    ) -> Result<Vec<AppointmentRecord>> {
         appointments_for(&self.reader, pn, from, include_cancelled).await
     }
-    async fn appointments_at(&self, est: &EstablishmentCode, day: NaiveDate) -> Result<Vec<AppointmentRecord>> {
+    async fn appointments_at(
+        &self,
+        est: &EstablishmentCode,
+        day: NaiveDate,
+    ) -> Result<Vec<AppointmentRecord>> {
         appointments_at(&self.reader, est, day).await
     }
     async fn appointment_history(&self, id: &str) -> Result<Vec<AppointmentHistoryEntry>> {
         appointment_history(&self.reader, id).await
     }
-    async fn record_closure(&self, closure: &NewClosure, audit: &WriteAudit) -> Result<ClosureRecord> {
+    async fn record_closure(
+        &self,
+        closure: &NewClosure,
+        audit: &WriteAudit,
+    ) -> Result<ClosureRecord> {
         record_closure(&self.writer, closure, audit).await
     }
-    async fn end_closure(&self, id: &str, at: DateTime<Utc>, by: &Actor, audit: &WriteAudit) -> Result<ClosureRecord> {
+    async fn end_closure(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        by: &Actor,
+        audit: &WriteAudit,
+    ) -> Result<ClosureRecord> {
         end_closure(&self.writer, id, at, by, audit).await
     }
     async fn closure(&self, id: &str) -> Result<Option<ClosureRecord>> {
-        sqlx::query("SELECT * FROM regime_closures WHERE id = $1").bind(id).fetch_optional(&self.reader).await?.map(|r| closure_from_row(&r)).transpose()
+        sqlx::query("SELECT * FROM regime_closures WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|r| closure_from_row(&r))
+            .transpose()
     }
-    async fn closures(&self, est: &EstablishmentCode, after: DateTime<Utc>) -> Result<Vec<ClosureRecord>> {
+    async fn closures(
+        &self,
+        est: &EstablishmentCode,
+        after: DateTime<Utc>,
+    ) -> Result<Vec<ClosureRecord>> {
         closures(&self.reader, est, after).await
     }
-    async fn attendance_tallies(&self, query: &TallyQuery) -> Result<Vec<gatehouse_domain::attendance::Tally>> {
+    async fn attendance_tallies(
+        &self,
+        query: &TallyQuery,
+    ) -> Result<Vec<gatehouse_domain::attendance::Tally>> {
         attendance_tallies(&self.reader, query).await
     }
-    async fn attendance_figures(&self, query: &TallyQuery) -> Result<gatehouse_domain::attendance::Figures> {
+    async fn attendance_figures(
+        &self,
+        query: &TallyQuery,
+    ) -> Result<gatehouse_domain::attendance::Figures> {
         attendance_figures(&self.reader, &self.writer, query).await
     }
-    async fn import_appointments(&self, rows: &[ImportedAppointment], audit: &WriteAudit) -> Result<u64> {
+    async fn import_appointments(
+        &self,
+        rows: &[ImportedAppointment],
+        audit: &WriteAudit,
+    ) -> Result<u64> {
         import_appointments(&self.writer, rows, audit).await
     }
 }

@@ -1,12 +1,12 @@
 //! The disclosure audit: appends in the caller's transaction, reads, checkpoints.
 
-use crate::{Result, StoreError};
-use crate::disclosure::WriteAudit;
-use crate::page::{Cursor, Page, PageRequest};
 use super::decode::{col, parsed};
 use super::engine::{Db, DbRow, EngineStore, LOCK_AUDIT_HEAD, Tx, begin_write, now};
 use super::reads::page_of;
+use crate::disclosure::WriteAudit;
 use crate::model::*;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::{Result, StoreError};
 use gatehouse_domain::PrisonNumber;
 
 pub(super) fn audit_row_from(row: &DbRow) -> Result<AuditRow> {
@@ -23,10 +23,17 @@ pub(super) fn audit_row_from(row: &DbRow) -> Result<AuditRow> {
 
 pub(super) fn head_from(row: &DbRow) -> Result<AuditHead> {
     let frontier: String = col(row, "frontier")?;
-    Ok(AuditHead { size: col(row, "size")?, chain: col(row, "chain")?, frontier: parsed("audit_head.frontier", serde_json::from_str(&frontier))? })
+    Ok(AuditHead {
+        size: col(row, "size")?,
+        chain: col(row, "chain")?,
+        frontier: parsed("audit_head.frontier", serde_json::from_str(&frontier))?,
+    })
 }
 
-pub(super) async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure]) -> Result<Vec<i64>> {
+pub(super) async fn append_audit(
+    pool: &sqlx::Pool<Db>,
+    records: &[NewDisclosure],
+) -> Result<Vec<i64>> {
     if records.is_empty() {
         return Ok(vec![]);
     }
@@ -43,7 +50,10 @@ pub(super) async fn append_audit(pool: &sqlx::Pool<Db>, records: &[NewDisclosure
 /// instance appends in one order), and taking it after the change's own row
 /// locks keeps one lock order for every writer (people, then the head), so
 /// writers cannot deadlock on it, and it is held only for the commit.
-pub(super) async fn append_audit_in(tx: &mut Tx<'_>, records: &[NewDisclosure]) -> Result<Vec<i64>> {
+pub(super) async fn append_audit_in(
+    tx: &mut Tx<'_>,
+    records: &[NewDisclosure],
+) -> Result<Vec<i64>> {
     if records.is_empty() {
         return Ok(vec![]);
     }
@@ -76,7 +86,11 @@ pub(super) async fn append_audit_in(tx: &mut Tx<'_>, records: &[NewDisclosure]) 
 }
 
 /// Appends a change's record (if the audit is on), with what it wrote.
-pub(super) async fn record_change(tx: &mut Tx<'_>, audit: &WriteAudit, wrote: &[String]) -> Result<()> {
+pub(super) async fn record_change(
+    tx: &mut Tx<'_>,
+    audit: &WriteAudit,
+    wrote: &[String],
+) -> Result<()> {
     if let Some(r) = audit.written(wrote) {
         append_audit_in(tx, &[r]).await?;
     }
@@ -84,33 +98,63 @@ pub(super) async fn record_change(tx: &mut Tx<'_>, audit: &WriteAudit, wrote: &[
 }
 
 pub(super) async fn audit_head(pool: &sqlx::Pool<Db>) -> Result<AuditHead> {
-    head_from(&sqlx::query("SELECT * FROM audit_head WHERE id = 1").fetch_one(pool).await?)
+    head_from(
+        &sqlx::query("SELECT * FROM audit_head WHERE id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
-pub(super) async fn audit_rows(pool: &sqlx::Pool<Db>, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2").bind(after).bind(limit).fetch_all(pool).await?;
+pub(super) async fn audit_rows(
+    pool: &sqlx::Pool<Db>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(audit_row_from).collect()
 }
 
 pub(super) async fn audit_row(pool: &sqlx::Pool<Db>, seq: i64) -> Result<Option<AuditRow>> {
-    let row = sqlx::query("SELECT * FROM audit_log WHERE seq = $1").bind(seq).fetch_optional(pool).await?;
+    let row = sqlx::query("SELECT * FROM audit_log WHERE seq = $1")
+        .bind(seq)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(audit_row_from).transpose()
 }
 
-pub(super) async fn audit_for_person(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, page: &PageRequest) -> Result<Page<AuditRow>> {
+pub(super) async fn audit_for_person(
+    pool: &sqlx::Pool<Db>,
+    pn: &PrisonNumber,
+    page: &PageRequest,
+) -> Result<Page<AuditRow>> {
     let before = page.after.as_ref().map(|c| c.seq).unwrap_or(i64::MAX);
-    let rows = sqlx::query("SELECT * FROM audit_log WHERE prison_number = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3")
-        .bind(pn.as_str())
-        .bind(before)
-        .bind(page.limit + 1)
-        .fetch_all(pool)
-        .await?;
-    let items = rows.iter().map(audit_row_from).collect::<Result<Vec<_>>>()?;
-    Ok(page_of(items, page.limit, |r| Cursor { key: String::new(), seq: r.seq }))
+    let rows = sqlx::query(
+        "SELECT * FROM audit_log WHERE prison_number = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(pn.as_str())
+    .bind(before)
+    .bind(page.limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .iter()
+        .map(audit_row_from)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(page_of(items, page.limit, |r| Cursor {
+        key: String::new(),
+        seq: r.seq,
+    }))
 }
 
 pub(super) async fn audit_leaf_hashes(pool: &sqlx::Pool<Db>, size: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT leaf_hash FROM audit_log WHERE seq <= $1 ORDER BY seq").bind(size).fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT leaf_hash FROM audit_log WHERE seq <= $1 ORDER BY seq")
+        .bind(size)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(|r| col(r, "leaf_hash")).collect()
 }
 
@@ -128,29 +172,52 @@ pub(super) async fn save_checkpoint(pool: &sqlx::Pool<Db>, c: &StoredCheckpoint)
 }
 
 pub(super) fn checkpoint_from(r: &DbRow) -> Result<StoredCheckpoint> {
-    Ok(StoredCheckpoint { size: col(r, "size")?, root: col(r, "root")?, signed: col(r, "signed")?, created_at: col(r, "created_at")? })
+    Ok(StoredCheckpoint {
+        size: col(r, "size")?,
+        root: col(r, "root")?,
+        signed: col(r, "signed")?,
+        created_at: col(r, "created_at")?,
+    })
 }
 
 pub(super) async fn checkpoints(pool: &sqlx::Pool<Db>) -> Result<Vec<StoredCheckpoint>> {
-    let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size").fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size")
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(checkpoint_from).collect()
 }
 
 pub(super) async fn latest_checkpoint(pool: &sqlx::Pool<Db>) -> Result<Option<StoredCheckpoint>> {
-    let row = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(pool).await?;
+    let row = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(checkpoint_from).transpose()
 }
 
-pub(super) async fn checkpoint_at(pool: &sqlx::Pool<Db>, size: i64) -> Result<Option<StoredCheckpoint>> {
-    let row = sqlx::query("SELECT * FROM audit_checkpoints WHERE size = $1").bind(size).fetch_optional(pool).await?;
+pub(super) async fn checkpoint_at(
+    pool: &sqlx::Pool<Db>,
+    size: i64,
+) -> Result<Option<StoredCheckpoint>> {
+    let row = sqlx::query("SELECT * FROM audit_checkpoints WHERE size = $1")
+        .bind(size)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(checkpoint_from).transpose()
 }
 
-pub(super) async fn checkpoints_between(pool: &sqlx::Pool<Db>, after: i64, upto: i64) -> Result<Vec<StoredCheckpoint>> {
-    let rows = sqlx::query("SELECT * FROM audit_checkpoints WHERE size > $1 AND size <= $2 ORDER BY size").bind(after).bind(upto).fetch_all(pool).await?;
+pub(super) async fn checkpoints_between(
+    pool: &sqlx::Pool<Db>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<StoredCheckpoint>> {
+    let rows =
+        sqlx::query("SELECT * FROM audit_checkpoints WHERE size > $1 AND size <= $2 ORDER BY size")
+            .bind(after)
+            .bind(upto)
+            .fetch_all(pool)
+            .await?;
     rows.iter().map(checkpoint_from).collect()
 }
-
 
 // ---------------------------------------------------------------- the trait, for this engine
 
@@ -168,7 +235,11 @@ impl crate::AuditStore for EngineStore {
     async fn audit_row(&self, seq: i64) -> Result<Option<AuditRow>> {
         audit_row(&self.reader, seq).await
     }
-    async fn audit_for_person(&self, pn: &PrisonNumber, page: &PageRequest) -> Result<Page<AuditRow>> {
+    async fn audit_for_person(
+        &self,
+        pn: &PrisonNumber,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRow>> {
         audit_for_person(&self.reader, pn, page).await
     }
     async fn audit_leaf_hashes(&self, size: i64) -> Result<Vec<String>> {

@@ -1,11 +1,11 @@
 //! Break-glass grants and their reviews.
 
-use crate::{Result, StoreError};
-use crate::disclosure::WriteAudit;
 use super::audit::record_change;
 use super::decode::col;
 use super::engine::{Db, DbRow, EngineStore, begin_write, now};
+use crate::disclosure::WriteAudit;
 use crate::model::*;
+use crate::{Result, StoreError};
 
 pub(super) fn break_glass_from(row: &DbRow) -> Result<BreakGlassRecord> {
     Ok(BreakGlassRecord {
@@ -25,7 +25,15 @@ pub(super) fn break_glass_from(row: &DbRow) -> Result<BreakGlassRecord> {
     })
 }
 
-pub(super) async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+pub(super) async fn break_glass_use(
+    pool: &sqlx::Pool<Db>,
+    consumer: &str,
+    staff: &str,
+    pn: &str,
+    reason: &str,
+    window: chrono::Duration,
+    audit: &WriteAudit,
+) -> Result<BreakGlassRecord> {
     let mut tx = begin_write(pool).await?;
     let at = now();
     let open = sqlx::query(
@@ -40,7 +48,10 @@ pub(super) async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff
     let id = match open {
         Some(row) => {
             let id: String = col(&row, "id")?;
-            sqlx::query("UPDATE break_glass SET uses = uses + 1 WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE break_glass SET uses = uses + 1 WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
             id
         }
         None => {
@@ -63,28 +74,51 @@ pub(super) async fn break_glass_use(pool: &sqlx::Pool<Db>, consumer: &str, staff
             id
         }
     };
-    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
     record_change(&mut tx, audit, &[format!("break-glass/{id}")]).await?;
     tx.commit().await?;
     break_glass_from(&row)
 }
 
-pub(super) async fn break_glass_list(pool: &sqlx::Pool<Db>, status: Option<&str>) -> Result<Vec<BreakGlassRecord>> {
-    let rows = sqlx::query("SELECT * FROM break_glass WHERE (status = $1 OR $2) ORDER BY started_at DESC LIMIT 500")
-        .bind(status.unwrap_or(""))
-        .bind(status.is_none())
-        .fetch_all(pool)
-        .await?;
+pub(super) async fn break_glass_list(
+    pool: &sqlx::Pool<Db>,
+    status: Option<&str>,
+) -> Result<Vec<BreakGlassRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM break_glass WHERE (status = $1 OR $2) ORDER BY started_at DESC LIMIT 500",
+    )
+    .bind(status.unwrap_or(""))
+    .bind(status.is_none())
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(break_glass_from).collect()
 }
 
-pub(super) async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer: &str, outcome: &str, note: Option<&str>, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+pub(super) async fn break_glass_review(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    reviewer: &str,
+    outcome: &str,
+    note: Option<&str>,
+    audit: &WriteAudit,
+) -> Result<BreakGlassRecord> {
     let mut tx = begin_write(pool).await?;
-    let Some(row) = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? else {
-        return Err(StoreError::NotFound("no break-glass use with this id".into()));
+    let Some(row) = sqlx::query("SELECT * FROM break_glass WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Err(StoreError::NotFound(
+            "no break-glass use with this id".into(),
+        ));
     };
     if col::<String>(&row, "status")? == "reviewed" {
-        return Err(StoreError::Conflict("this break-glass use has already been reviewed".into()));
+        return Err(StoreError::Conflict(
+            "this break-glass use has already been reviewed".into(),
+        ));
     }
     sqlx::query("UPDATE break_glass SET status = $1, reviewed_by = $2, reviewed_at = $3, outcome = $4, note = $5 WHERE id = $6")
         .bind("reviewed")
@@ -95,24 +129,46 @@ pub(super) async fn break_glass_review(pool: &sqlx::Pool<Db>, id: &str, reviewer
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-    record_change(&mut tx, audit, &[format!("break-glass/{id}:reviewed:{outcome}")]).await?;
+    let row = sqlx::query("SELECT * FROM break_glass WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("break-glass/{id}:reviewed:{outcome}")],
+    )
+    .await?;
     tx.commit().await?;
     break_glass_from(&row)
 }
-
 
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
 impl crate::BreakGlassStore for EngineStore {
-    async fn break_glass_use(&self, consumer: &str, staff: &str, pn: &str, reason: &str, window: chrono::Duration, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+    async fn break_glass_use(
+        &self,
+        consumer: &str,
+        staff: &str,
+        pn: &str,
+        reason: &str,
+        window: chrono::Duration,
+        audit: &WriteAudit,
+    ) -> Result<BreakGlassRecord> {
         break_glass_use(&self.writer, consumer, staff, pn, reason, window, audit).await
     }
     async fn break_glass_list(&self, status: Option<&str>) -> Result<Vec<BreakGlassRecord>> {
         break_glass_list(&self.reader, status).await
     }
-    async fn break_glass_review(&self, id: &str, reviewer: &str, outcome: &str, note: Option<&str>, audit: &WriteAudit) -> Result<BreakGlassRecord> {
+    async fn break_glass_review(
+        &self,
+        id: &str,
+        reviewer: &str,
+        outcome: &str,
+        note: Option<&str>,
+        audit: &WriteAudit,
+    ) -> Result<BreakGlassRecord> {
         break_glass_review(&self.writer, id, reviewer, outcome, note, audit).await
     }
 }

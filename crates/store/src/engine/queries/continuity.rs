@@ -7,21 +7,20 @@
 //! and healthcare hears before the day. A plan's check is not raised again when
 //! the movement carries the plan out; a cancelled plan cancels its open check.
 
-use chrono::{DateTime, Utc};
-use crate::{Result, StoreError, events};
-use crate::disclosure::WriteAudit;
 use super::audit::record_change;
 use super::decode::{col, parsed};
 use super::engine::{Db, DbRow, EngineStore, Tx, begin_write, now};
 use super::feed::{Applying, emit, emit_event};
 use super::notices::{json_text, lock_person_establishment};
+use crate::disclosure::WriteAudit;
 use crate::model::*;
-use gatehouse_domain::{
-    EstablishmentCode, PrisonNumber,
-};
+use crate::{Result, StoreError, events};
+use chrono::{DateTime, Utc};
+use gatehouse_domain::{EstablishmentCode, PrisonNumber};
 use serde_json::json;
 
-pub(super) const CONTINUITY_CATEGORIES: [&str; 2] = ["time-critical-medication", "medication-continuity"];
+pub(super) const CONTINUITY_CATEGORIES: [&str; 2] =
+    ["time-critical-medication", "medication-continuity"];
 
 pub(super) fn continuity_from_row(r: &DbRow) -> Result<ContinuityCheck> {
     let pn: String = col(r, "prison_number")?;
@@ -36,12 +35,17 @@ pub(super) fn continuity_from_row(r: &DbRow) -> Result<ContinuityCheck> {
         from_establishment: col(r, "from_establishment")?,
         to_establishment: col(r, "to_establishment")?,
         due_at: col(r, "due_at")?,
-        categories: parsed("continuity_checks.categories", serde_json::from_str(&categories))?,
+        categories: parsed(
+            "continuity_checks.categories",
+            serde_json::from_str(&categories),
+        )?,
         status: col(r, "status")?,
         raised_at: col(r, "raised_at")?,
         closed_at: col(r, "closed_at")?,
         closed_by: col(r, "closed_by")?,
-        confirmation: confirmation.map(|c| parsed("continuity_checks.confirmation", serde_json::from_str(&c))).transpose()?,
+        confirmation: confirmation
+            .map(|c| parsed("continuity_checks.confirmation", serde_json::from_str(&c)))
+            .transpose()?,
     })
 }
 
@@ -78,7 +82,10 @@ pub(super) async fn raise_continuity(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut categories: Vec<String> = rows.iter().map(|r| col(r, "category")).collect::<Result<_>>()?;
+    let mut categories: Vec<String> = rows
+        .iter()
+        .map(|r| col(r, "category"))
+        .collect::<Result<_>>()?;
     categories.sort();
     let check = ContinuityCheck {
         id: uuid::Uuid::now_v7().to_string(),
@@ -114,14 +121,28 @@ pub(super) async fn raise_continuity(
     .await?
     .rows_affected();
     if inserted == 1 {
-        a.changes.push(format!("medication continuity check opened for this {kind}"));
-        emit(tx, a, events::MEDICATION_CONTINUITY_CHECK, Some(from), continuity_event_data(&check)).await?;
+        a.changes.push(format!(
+            "medication continuity check opened for this {kind}"
+        ));
+        emit(
+            tx,
+            a,
+            events::MEDICATION_CONTINUITY_CHECK,
+            Some(from),
+            continuity_event_data(&check),
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// Cancels the open check a cancelled plan raised.
-pub(super) async fn cancel_continuity(tx: &mut Tx<'_>, pn: &str, plan_id: &str, now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn cancel_continuity(
+    tx: &mut Tx<'_>,
+    pn: &str,
+    plan_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE continuity_checks SET status = 'cancelled', closed_at = $3 WHERE prison_number = $1 AND trigger_ref = $2 AND status = 'open'")
         .bind(pn)
         .bind(plan_id)
@@ -135,7 +156,14 @@ pub(super) async fn cancel_continuity(tx: &mut Tx<'_>, pn: &str, plan_id: &str, 
 /// carried out raised one, or a check for the same kind of journey (and
 /// destination) was opened or confirmed in the last week (a plan carried out
 /// early, outside the fulfilment window).
-pub(super) async fn journey_has_check(tx: &mut Tx<'_>, pn: &str, plan_ids: &[String], kind: &str, to: Option<&EstablishmentCode>, now: DateTime<Utc>) -> Result<bool> {
+pub(super) async fn journey_has_check(
+    tx: &mut Tx<'_>,
+    pn: &str,
+    plan_ids: &[String],
+    kind: &str,
+    to: Option<&EstablishmentCode>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let recent = sqlx::query(
         "SELECT 1 AS one FROM continuity_checks WHERE prison_number = $1 AND kind = $2 AND status IN ('open', 'confirmed') \
          AND raised_at >= $3 AND ($4 IS NULL OR to_establishment = $4)",
@@ -150,11 +178,13 @@ pub(super) async fn journey_has_check(tx: &mut Tx<'_>, pn: &str, plan_ids: &[Str
         return Ok(true);
     }
     for id in plan_ids {
-        let row = sqlx::query("SELECT 1 AS one FROM continuity_checks WHERE prison_number = $1 AND trigger_ref = $2")
-            .bind(pn)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM continuity_checks WHERE prison_number = $1 AND trigger_ref = $2",
+        )
+        .bind(pn)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
         if row.is_some() {
             return Ok(true);
         }
@@ -174,7 +204,11 @@ pub(super) async fn refresh_incoming(tx: &mut Tx<'_>, pn: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn continuity_checks(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
+pub(super) async fn continuity_checks(
+    pool: &sqlx::Pool<Db>,
+    pn: &PrisonNumber,
+    open_only: bool,
+) -> Result<Vec<ContinuityCheck>> {
     let rows = sqlx::query("SELECT * FROM continuity_checks WHERE prison_number = $1 AND (status = 'open' OR NOT $2) ORDER BY due_at, id")
         .bind(pn.as_str())
         .bind(open_only)
@@ -183,11 +217,24 @@ pub(super) async fn continuity_checks(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, 
     rows.iter().map(continuity_from_row).collect()
 }
 
-pub(super) async fn continuity_check(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<ContinuityCheck>> {
-    sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| continuity_from_row(&r)).transpose()
+pub(super) async fn continuity_check(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+) -> Result<Option<ContinuityCheck>> {
+    sqlx::query("SELECT * FROM continuity_checks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| continuity_from_row(&r))
+        .transpose()
 }
 
-pub(super) async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
+pub(super) async fn confirm_continuity(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    c: &ContinuityConfirmation,
+    audit: &WriteAudit,
+) -> Result<ContinuityCheck> {
     let mut tx = begin_write(pool).await?;
     let pn: String = col(
         &sqlx::query("SELECT prison_number FROM continuity_checks WHERE id = $1")
@@ -198,9 +245,17 @@ pub(super) async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &Cont
         "prison_number",
     )?;
     let establishment = lock_person_establishment(&mut tx, &pn).await?.flatten();
-    let current = continuity_from_row(&sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_one(&mut *tx).await?)?;
+    let current = continuity_from_row(
+        &sqlx::query("SELECT * FROM continuity_checks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?,
+    )?;
     if current.status != "open" {
-        return Err(StoreError::Conflict(format!("the check is already {}", current.status)));
+        return Err(StoreError::Conflict(format!(
+            "the check is already {}",
+            current.status
+        )));
     }
     let now = now();
     let confirmation = json!({"note": c.note, "author": c.author});
@@ -211,25 +266,52 @@ pub(super) async fn confirm_continuity(pool: &sqlx::Pool<Db>, id: &str, c: &Cont
         .bind(confirmation.to_string())
         .execute(&mut *tx)
         .await?;
-    let check = continuity_from_row(&sqlx::query("SELECT * FROM continuity_checks WHERE id = $1").bind(id).fetch_one(&mut *tx).await?)?;
-    emit_event(&mut tx, &pn, events::MEDICATION_CONTINUITY_CONFIRMED, establishment.as_deref(), now, now, continuity_event_data(&check)).await?;
-    record_change(&mut tx, audit, &[format!("continuity-check/{id}:confirmed")]).await?;
+    let check = continuity_from_row(
+        &sqlx::query("SELECT * FROM continuity_checks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?,
+    )?;
+    emit_event(
+        &mut tx,
+        &pn,
+        events::MEDICATION_CONTINUITY_CONFIRMED,
+        establishment.as_deref(),
+        now,
+        now,
+        continuity_event_data(&check),
+    )
+    .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("continuity-check/{id}:confirmed")],
+    )
+    .await?;
     tx.commit().await?;
     Ok(check)
 }
-
 
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
 impl crate::ContinuityStore for EngineStore {
-    async fn continuity_checks(&self, pn: &PrisonNumber, open_only: bool) -> Result<Vec<ContinuityCheck>> {
+    async fn continuity_checks(
+        &self,
+        pn: &PrisonNumber,
+        open_only: bool,
+    ) -> Result<Vec<ContinuityCheck>> {
         continuity_checks(&self.reader, pn, open_only).await
     }
     async fn continuity_check(&self, id: &str) -> Result<Option<ContinuityCheck>> {
         continuity_check(&self.reader, id).await
     }
-    async fn confirm_continuity(&self, id: &str, confirmation: &ContinuityConfirmation, audit: &WriteAudit) -> Result<ContinuityCheck> {
+    async fn confirm_continuity(
+        &self,
+        id: &str,
+        confirmation: &ContinuityConfirmation,
+        audit: &WriteAudit,
+    ) -> Result<ContinuityCheck> {
         confirm_continuity(&self.writer, id, confirmation, audit).await
     }
 }

@@ -1,16 +1,16 @@
 //! Rows to records: the decoding every area shares.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use crate::{Result, StoreError};
-use gatehouse_domain::movement::MovementReason;
 use super::engine::{Db, DbRow};
 use crate::model::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use gatehouse_domain::movement::MovementReason;
 use gatehouse_domain::{
-    AlertCode, CellLocation, CustodyState, CustodyStatus, EstablishmentCode, Movement, MovementKind, NhsNumber,
-    OrgType, PersonDetails, PersonName, PlannedMovement, PlannedMovementKind, PlannedStatus, PrisonAlert, PrisonNumber, Scope,
+    AlertCode, CellLocation, CustodyState, CustodyStatus, EstablishmentCode, Movement,
+    MovementKind, NhsNumber, OrgType, PersonDetails, PersonName, PlannedMovement,
+    PlannedMovementKind, PlannedStatus, PrisonAlert, PrisonNumber, Scope,
 };
 use sqlx::Row;
-
 
 pub(super) fn col<'r, T>(row: &'r DbRow, name: &str) -> Result<T>
 where
@@ -19,33 +19,56 @@ where
     row.try_get(name).map_err(StoreError::from)
 }
 
-pub(super) fn parsed<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
+pub(super) fn parsed<T, E: std::fmt::Display>(
+    what: &str,
+    r: std::result::Result<T, E>,
+) -> Result<T> {
     r.map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
 
 pub(super) fn opt_code(row: &DbRow, name: &str) -> Result<Option<EstablishmentCode>> {
-    col::<Option<String>>(row, name)?.map(|s| parsed(name, EstablishmentCode::parse(&s))).transpose()
+    col::<Option<String>>(row, name)?
+        .map(|s| parsed(name, EstablishmentCode::parse(&s)))
+        .transpose()
 }
 
-pub(super) fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> Result<PersonRecord> {
-    let prison_number = parsed("prison_number", PrisonNumber::parse(&col::<String>(row, "prison_number")?))?;
+pub(super) fn person_from_row(
+    row: &DbRow,
+    link: Option<IdentityLinkRecord>,
+) -> Result<PersonRecord> {
+    let prison_number = parsed(
+        "prison_number",
+        PrisonNumber::parse(&col::<String>(row, "prison_number")?),
+    )?;
     let given: Option<String> = col(row, "given_name")?;
     let family: Option<String> = col(row, "family_name")?;
     let dob: Option<NaiveDate> = col(row, "date_of_birth")?;
     let details = match (given, family, dob) {
-        (Some(g), Some(f), Some(d)) => Some(PersonDetails { name: PersonName { given_name: g, family_name: f }, date_of_birth: d }),
+        (Some(g), Some(f), Some(d)) => Some(PersonDetails {
+            name: PersonName {
+                given_name: g,
+                family_name: f,
+            },
+            date_of_birth: d,
+        }),
         _ => None,
     };
     let status: Option<String> = col(row, "custody_status")?;
     let custody = match status {
         None => None,
         Some(s) => Some(CustodyState {
-            status: CustodyStatus::parse(&s).ok_or_else(|| StoreError::corrupt(format!("custody_status {s}")))?,
-            establishment: opt_code(row, "establishment")?.ok_or_else(|| StoreError::corrupt("establishment missing"))?,
-            location: opt_code(row, "location")?.ok_or_else(|| StoreError::corrupt("location missing"))?,
-            cell: col::<Option<String>>(row, "cell")?.map(|c| parsed("cell", CellLocation::parse(&c))).transpose()?,
+            status: CustodyStatus::parse(&s)
+                .ok_or_else(|| StoreError::corrupt(format!("custody_status {s}")))?,
+            establishment: opt_code(row, "establishment")?
+                .ok_or_else(|| StoreError::corrupt("establishment missing"))?,
+            location: opt_code(row, "location")?
+                .ok_or_else(|| StoreError::corrupt("location missing"))?,
+            cell: col::<Option<String>>(row, "cell")?
+                .map(|c| parsed("cell", CellLocation::parse(&c)))
+                .transpose()?,
             destination: opt_code(row, "destination")?,
-            since: col::<Option<DateTime<Utc>>>(row, "custody_since")?.ok_or_else(|| StoreError::corrupt("custody_since missing"))?,
+            since: col::<Option<DateTime<Utc>>>(row, "custody_since")?
+                .ok_or_else(|| StoreError::corrupt("custody_since missing"))?,
         }),
     };
     Ok(PersonRecord {
@@ -65,8 +88,12 @@ pub(super) fn person_from_row(row: &DbRow, link: Option<IdentityLinkRecord>) -> 
 pub(super) fn link_from_row(row: &DbRow) -> Result<IdentityLinkRecord> {
     let method: String = col(row, "method")?;
     Ok(IdentityLinkRecord {
-        nhs_number: parsed("nhs_number", NhsNumber::parse(&col::<String>(row, "nhs_number")?))?,
-        method: LinkMethod::parse(&method).ok_or_else(|| StoreError::corrupt(format!("link method {method}")))?,
+        nhs_number: parsed(
+            "nhs_number",
+            NhsNumber::parse(&col::<String>(row, "nhs_number")?),
+        )?,
+        method: LinkMethod::parse(&method)
+            .ok_or_else(|| StoreError::corrupt(format!("link method {method}")))?,
         verification: col(row, "verification")?,
         linked_by: col(row, "linked_by")?,
         linked_at: col(row, "linked_at")?,
@@ -82,14 +109,20 @@ pub(super) fn movement_from_row(row: &DbRow) -> Result<MovementRecord> {
     let movement = Movement {
         kind: parsed("kind", MovementKind::parse(&kind))?,
         reason: parsed("reason", MovementReason::parse(&reason))?,
-        establishment: opt_code(row, "establishment")?.ok_or_else(|| StoreError::corrupt("movement establishment"))?,
+        establishment: opt_code(row, "establishment")?
+            .ok_or_else(|| StoreError::corrupt("movement establishment"))?,
         destination: opt_code(row, "destination")?,
-        cell: col::<Option<String>>(row, "cell")?.map(|c| parsed("cell", CellLocation::parse(&c))).transpose()?,
+        cell: col::<Option<String>>(row, "cell")?
+            .map(|c| parsed("cell", CellLocation::parse(&c)))
+            .transpose()?,
         occurred_at: col(row, "occurred_at")?,
     };
     Ok(MovementRecord {
         seq: col(row, "seq")?,
-        prison_number: parsed("prison_number", PrisonNumber::parse(&col::<String>(row, "prison_number")?))?,
+        prison_number: parsed(
+            "prison_number",
+            PrisonNumber::parse(&col::<String>(row, "prison_number")?),
+        )?,
         movement,
         event_id: col(row, "event_id")?,
         source: col(row, "source")?,
@@ -107,7 +140,10 @@ pub(super) fn alert_from_row(row: &DbRow) -> Result<AlertRecord> {
         active_to: col(row, "active_to")?,
     };
     Ok(AlertRecord {
-        prison_number: parsed("prison_number", PrisonNumber::parse(&col::<String>(row, "prison_number")?))?,
+        prison_number: parsed(
+            "prison_number",
+            PrisonNumber::parse(&col::<String>(row, "prison_number")?),
+        )?,
         alert,
         as_of: col(row, "as_of")?,
         source: col(row, "source")?,
@@ -121,15 +157,20 @@ pub(super) fn planned_from_row(row: &DbRow) -> Result<PlannedRecord> {
     let planned = PlannedMovement {
         id: col(row, "plan_id")?,
         kind: parsed("kind", PlannedMovementKind::parse(&kind))?,
-        establishment: opt_code(row, "establishment")?.ok_or_else(|| StoreError::corrupt("planned establishment"))?,
+        establishment: opt_code(row, "establishment")?
+            .ok_or_else(|| StoreError::corrupt("planned establishment"))?,
         destination: opt_code(row, "destination")?,
         planned_for: col(row, "planned_for")?,
         description: col(row, "description")?,
     };
     Ok(PlannedRecord {
-        prison_number: parsed("prison_number", PrisonNumber::parse(&col::<String>(row, "prison_number")?))?,
+        prison_number: parsed(
+            "prison_number",
+            PrisonNumber::parse(&col::<String>(row, "prison_number")?),
+        )?,
         planned,
-        status: PlannedStatus::parse(&status).ok_or_else(|| StoreError::corrupt(format!("planned status {status}")))?,
+        status: PlannedStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt(format!("planned status {status}")))?,
         fulfilled_by: col(row, "fulfilled_by")?,
         as_of: col(row, "as_of")?,
         source: col(row, "source")?,
@@ -144,7 +185,12 @@ pub(super) fn consumer_from_row(row: &DbRow) -> Result<Consumer> {
     let scope = if codes.iter().any(|c| c == "*") {
         Scope::All
     } else {
-        Scope::Only(codes.iter().map(|c| parsed("establishments", EstablishmentCode::parse(c))).collect::<Result<_>>()?)
+        Scope::Only(
+            codes
+                .iter()
+                .map(|c| parsed("establishments", EstablishmentCode::parse(c)))
+                .collect::<Result<_>>()?,
+        )
     };
     Ok(Consumer {
         id: col(row, "id")?,
@@ -172,9 +218,9 @@ pub(super) fn staff_identity_from_row(row: &DbRow) -> Result<Option<StaffIdentit
     Ok(Some(StaffIdentity {
         issuer,
         audience: col::<Option<String>>(row, "staff_audience")?.unwrap_or_default(),
-        claim: col::<Option<String>>(row, "staff_claim")?.unwrap_or_else(|| DEFAULT_STAFF_CLAIM.to_owned()),
+        claim: col::<Option<String>>(row, "staff_claim")?
+            .unwrap_or_else(|| DEFAULT_STAFF_CLAIM.to_owned()),
         jwks: col(row, "staff_jwks")?,
         jwks_url: col(row, "staff_jwks_url")?,
     }))
 }
-

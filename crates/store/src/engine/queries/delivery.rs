@@ -9,15 +9,17 @@
 //! pending delivery of a person, per subscription, is claimable, so one
 //! person's events arrive in order while others flow past a failing one.
 
-use chrono::{DateTime, Utc};
-use crate::{Result, StoreError};
-use crate::disclosure::WriteAudit;
 use super::audit::record_change;
 use super::decode::{col, parsed};
-use super::engine::{CLAIM_LOCK, Db, DbRow, EngineStore, LOCK_CURSOR, SNAPSHOT, Tx, begin_write, now};
+use super::engine::{
+    CLAIM_LOCK, Db, DbRow, EngineStore, LOCK_CURSOR, SNAPSHOT, Tx, begin_write, now,
+};
 use super::notices::json_text;
 use super::reads::outbox_after;
+use crate::disclosure::WriteAudit;
 use crate::model::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, Utc};
 
 pub(super) fn outbox_from_row(r: &DbRow) -> Result<OutboxEvent> {
     let data: String = col(r, "data")?;
@@ -46,7 +48,8 @@ pub(super) fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
         event_types: parsed("subscriptions.event_types", serde_json::from_str(&types))?,
         establishments: parsed("subscriptions.establishments", serde_json::from_str(&ests))?,
         secrets: parsed("subscriptions.secrets", serde_json::from_str(&secrets))?,
-        status: SubscriptionStatus::parse(&status).ok_or_else(|| StoreError::corrupt("subscriptions.status"))?,
+        status: SubscriptionStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt("subscriptions.status"))?,
         status_reason: col(r, "status_reason")?,
         failing_since: col(r, "failing_since")?,
         last_success_at: col(r, "last_success_at")?,
@@ -55,7 +58,11 @@ pub(super) fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord> {
     })
 }
 
-pub(super) async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
+pub(super) async fn create_subscription(
+    pool: &sqlx::Pool<Db>,
+    new: &NewSubscription,
+    audit: &WriteAudit,
+) -> Result<SubscriptionRecord> {
     let now = now();
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = begin_write(pool).await?;
@@ -72,13 +79,19 @@ pub(super) async fn create_subscription(pool: &sqlx::Pool<Db>, new: &NewSubscrip
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
     record_change(&mut tx, audit, &[format!("subscription/{id}")]).await?;
     tx.commit().await?;
     subscription_from_row(&row)
 }
 
-pub(super) async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<SubscriptionRecord>> {
+pub(super) async fn subscription(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+) -> Result<Option<SubscriptionRecord>> {
     sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
         .bind(id)
         .fetch_optional(pool)
@@ -87,7 +100,10 @@ pub(super) async fn subscription(pool: &sqlx::Pool<Db>, id: &str) -> Result<Opti
         .transpose()
 }
 
-pub(super) async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
+pub(super) async fn subscriptions(
+    pool: &sqlx::Pool<Db>,
+    consumer: Option<&str>,
+) -> Result<Vec<SubscriptionRecord>> {
     let rows = sqlx::query(
         "SELECT * FROM subscriptions WHERE status <> 'deleted' AND ($1 IS NULL OR consumer = $1) ORDER BY created_at, id",
     )
@@ -97,7 +113,13 @@ pub(super) async fn subscriptions(pool: &sqlx::Pool<Db>, consumer: Option<&str>)
     rows.iter().map(subscription_from_row).collect()
 }
 
-pub(super) async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn set_subscription_status(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    status: SubscriptionStatus,
+    reason: Option<&str>,
+    audit: &WriteAudit,
+) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE subscriptions SET status = $2, status_reason = $3, updated_at = $4, \
@@ -120,13 +142,23 @@ pub(super) async fn set_subscription_status(pool: &sqlx::Pool<Db>, id: &str, sta
             .await?;
     }
     if done == 1 {
-        record_change(&mut tx, audit, &[format!("subscription/{id}:{}", status.as_str())]).await?;
+        record_change(
+            &mut tx,
+            audit,
+            &[format!("subscription/{id}:{}", status.as_str())],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(done == 1)
 }
 
-pub(super) async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
+pub(super) async fn set_subscription_secrets(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    secrets: &[WebhookSecret],
+    audit: &WriteAudit,
+) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE subscriptions SET secrets = $2, updated_at = $3 WHERE id = $1 AND status <> 'deleted'")
         .bind(id)
@@ -136,28 +168,46 @@ pub(super) async fn set_subscription_secrets(pool: &sqlx::Pool<Db>, id: &str, se
         .await?
         .rows_affected();
     if done == 1 {
-        record_change(&mut tx, audit, &[format!("subscription/{id}:secrets/{}", secrets.len())]).await?;
+        record_change(
+            &mut tx,
+            audit,
+            &[format!("subscription/{id}:secrets/{}", secrets.len())],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(done == 1)
 }
 
-pub(super) async fn fan_out(pool: &sqlx::Pool<Db>, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+pub(super) async fn fan_out(
+    pool: &sqlx::Pool<Db>,
+    limit: i64,
+    now: DateTime<Utc>,
+    plan: DeliveryPlan<'_>,
+) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
-    let row = sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?;
+    let row = sqlx::query(LOCK_CURSOR)
+        .bind("fanout")
+        .fetch_one(&mut *tx)
+        .await?;
     let cursor: i64 = col(&row, "seq")?;
     let gap_at: Option<i64> = col(&row, "gap_at")?;
     let horizon: Option<i64> = col(&row, "horizon")?;
-    let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2").bind(cursor).bind(limit).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }
-    let subs: Vec<SubscriptionRecord> = sqlx::query("SELECT * FROM subscriptions WHERE status <> 'deleted'")
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(subscription_from_row)
-        .collect::<Result<_>>()?;
+    let subs: Vec<SubscriptionRecord> =
+        sqlx::query("SELECT * FROM subscriptions WHERE status <> 'deleted'")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(subscription_from_row)
+            .collect::<Result<_>>()?;
     let mut last = cursor;
     let mut processed = 0;
     // Where the cursor now waits for a gap to fill, and until which transaction horizon.
@@ -203,7 +253,12 @@ pub(super) enum Gap {
 /// sequence order, so a gap is always a hole. On PostgreSQL a gap first seen
 /// records the snapshot's xmax; once the oldest transaction still running is
 /// past it, every transaction that could fill the gap has finished.
-pub(super) async fn gap_state(tx: &mut Tx<'_>, expected: i64, gap_at: Option<i64>, horizon: Option<i64>) -> Result<Gap> {
+pub(super) async fn gap_state(
+    tx: &mut Tx<'_>,
+    expected: i64,
+    gap_at: Option<i64>,
+    horizon: Option<i64>,
+) -> Result<Gap> {
     let Some(snapshot_sql) = SNAPSHOT else {
         return Ok(Gap::Hole);
     };
@@ -223,7 +278,13 @@ pub(super) async fn outbox_safe_seq(pool: &sqlx::Pool<Db>) -> Result<i64> {
     cursor(pool, "fanout").await
 }
 
-pub(super) async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent, now: DateTime<Utc>, replay: bool) -> Result<()> {
+pub(super) async fn insert_delivery(
+    tx: &mut Tx<'_>,
+    sub: &str,
+    e: &OutboxEvent,
+    now: DateTime<Utc>,
+    replay: bool,
+) -> Result<()> {
     let sql = if replay {
         "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO UPDATE SET \
@@ -232,11 +293,24 @@ pub(super) async fn insert_delivery(tx: &mut Tx<'_>, sub: &str, e: &OutboxEvent,
         "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO NOTHING"
     };
-    sqlx::query(sql).bind(sub).bind(e.seq).bind(&e.subject).bind(now).execute(&mut **tx).await?;
+    sqlx::query(sql)
+        .bind(sub)
+        .bind(e.seq)
+        .bind(&e.subject)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-pub(super) async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
+pub(super) async fn replay(
+    pool: &sqlx::Pool<Db>,
+    subscription: &str,
+    from_seq: i64,
+    now: DateTime<Utc>,
+    plan: DeliveryPlan<'_>,
+    audit: &WriteAudit,
+) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
     let row = sqlx::query("SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'")
         .bind(subscription)
@@ -245,12 +319,19 @@ pub(super) async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: 
         .ok_or_else(|| StoreError::NotFound("no subscription with this id".into()))?;
     let subs = vec![subscription_from_row(&row)?];
     // Only what the fan-out has already passed: later events will come anyway.
-    let cursor: i64 = col(&sqlx::query(LOCK_CURSOR).bind("fanout").fetch_one(&mut *tx).await?, "seq")?;
-    let rows = sqlx::query("SELECT * FROM outbox WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 100000")
-        .bind(from_seq)
-        .bind(cursor)
-        .fetch_all(&mut *tx)
-        .await?;
+    let cursor: i64 = col(
+        &sqlx::query(LOCK_CURSOR)
+            .bind("fanout")
+            .fetch_one(&mut *tx)
+            .await?,
+        "seq",
+    )?;
+    let rows =
+        sqlx::query("SELECT * FROM outbox WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 100000")
+            .bind(from_seq)
+            .bind(cursor)
+            .fetch_all(&mut *tx)
+            .await?;
     let mut n = 0;
     for r in &rows {
         let e = outbox_from_row(r)?;
@@ -259,28 +340,51 @@ pub(super) async fn replay(pool: &sqlx::Pool<Db>, subscription: &str, from_seq: 
             n += 1;
         }
     }
-    record_change(&mut tx, audit, &[format!("subscription/{subscription}:replay-from/{from_seq}:{n}-events")]).await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!(
+            "subscription/{subscription}:replay-from/{from_seq}:{n}-events"
+        )],
+    )
+    .await?;
     tx.commit().await?;
     Ok(n)
 }
 
 pub(super) async fn outbox_event(pool: &sqlx::Pool<Db>, id: &str) -> Result<Option<OutboxEvent>> {
-    sqlx::query("SELECT * FROM outbox WHERE id = $1").bind(id).fetch_optional(pool).await?.map(|r| outbox_from_row(&r)).transpose()
+    sqlx::query("SELECT * FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| outbox_from_row(&r))
+        .transpose()
 }
 
 pub(super) async fn outbox_seq_at(pool: &sqlx::Pool<Db>, at: DateTime<Utc>) -> Result<i64> {
-    let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE recorded_at >= $1").bind(at).fetch_one(pool).await?;
+    let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE recorded_at >= $1")
+        .bind(at)
+        .fetch_one(pool)
+        .await?;
     let seq: Option<i64> = col(&row, "seq")?;
     match seq {
         Some(s) => Ok(s),
         None => {
-            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox").fetch_one(pool).await?;
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox")
+                .fetch_one(pool)
+                .await?;
             Ok(col::<i64>(&row, "seq")? + 1)
         }
     }
 }
 
-pub(super) async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+pub(super) async fn claim_deliveries(
+    pool: &sqlx::Pool<Db>,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>> {
     let mut tx = begin_write(pool).await?;
     let sql = format!(
         "SELECT d.subscription_id, d.outbox_seq, d.attempts FROM deliveries d \
@@ -291,7 +395,11 @@ pub(super) async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: Da
          ORDER BY d.outbox_seq LIMIT $2{CLAIM_LOCK}"
     );
     // Built from constants only: no input reaches the text.
-    let due = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+    let due = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut out = Vec::with_capacity(due.len());
     for r in &due {
         let sub: String = col(r, "subscription_id")?;
@@ -303,14 +411,29 @@ pub(super) async fn claim_deliveries(pool: &sqlx::Pool<Db>, owner: &str, now: Da
             .bind(lease_until)
             .execute(&mut *tx)
             .await?;
-        let event = outbox_from_row(&sqlx::query("SELECT * FROM outbox WHERE seq = $1").bind(seq).fetch_one(&mut *tx).await?)?;
-        out.push(ClaimedDelivery { subscription_id: sub, attempts: col(r, "attempts")?, event });
+        let event = outbox_from_row(
+            &sqlx::query("SELECT * FROM outbox WHERE seq = $1")
+                .bind(seq)
+                .fetch_one(&mut *tx)
+                .await?,
+        )?;
+        out.push(ClaimedDelivery {
+            subscription_id: sub,
+            attempts: col(r, "attempts")?,
+            event,
+        });
     }
     tx.commit().await?;
     Ok(out)
 }
 
-pub(super) async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+pub(super) async fn finish_delivery(
+    pool: &sqlx::Pool<Db>,
+    subscription: &str,
+    seq: i64,
+    at: DateTime<Utc>,
+    result: &AttemptResult,
+) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     match result {
         AttemptResult::Delivered { status } => {
@@ -324,13 +447,19 @@ pub(super) async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, s
             .bind(i64::from(*status))
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE subscriptions SET failing_since = NULL, last_success_at = $2 WHERE id = $1")
-                .bind(subscription)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE subscriptions SET failing_since = NULL, last_success_at = $2 WHERE id = $1",
+            )
+            .bind(subscription)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         }
-        AttemptResult::Retry { status, error, next } => {
+        AttemptResult::Retry {
+            status,
+            error,
+            next,
+        } => {
             sqlx::query(
                 "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_error = $5, \
                  lease_owner = NULL, lease_until = NULL WHERE subscription_id = $1 AND outbox_seq = $2 AND status = 'pending'",
@@ -363,15 +492,22 @@ pub(super) async fn finish_delivery(pool: &sqlx::Pool<Db>, subscription: &str, s
 }
 
 pub(super) async fn failing(tx: &mut Tx<'_>, subscription: &str, at: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
-        .bind(subscription)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+    )
+    .bind(subscription)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
-pub(super) async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+pub(super) async fn deliveries(
+    pool: &sqlx::Pool<Db>,
+    subscription: &str,
+    status: Option<DeliveryStatus>,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>> {
     let rows = sqlx::query(
         "SELECT d.status AS d_status, d.attempts, d.next_attempt_at, d.last_error, d.last_status, d.created_at AS d_created_at, \
          d.delivered_at, d.subscription_id, o.* FROM deliveries d JOIN outbox o ON o.seq = d.outbox_seq \
@@ -387,7 +523,8 @@ pub(super) async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status
             let status: String = col(r, "d_status")?;
             Ok(DeliveryRecord {
                 subscription_id: col(r, "subscription_id")?,
-                status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::corrupt("deliveries.status"))?,
+                status: DeliveryStatus::parse(&status)
+                    .ok_or_else(|| StoreError::corrupt("deliveries.status"))?,
                 attempts: col(r, "attempts")?,
                 next_attempt_at: col(r, "next_attempt_at")?,
                 last_error: col(r, "last_error")?,
@@ -401,8 +538,13 @@ pub(super) async fn deliveries(pool: &sqlx::Pool<Db>, subscription: &str, status
 }
 
 pub(super) async fn cursor(pool: &sqlx::Pool<Db>, name: &str) -> Result<i64> {
-    let row = sqlx::query("SELECT seq FROM delivery_cursors WHERE name = $1").bind(name).fetch_optional(pool).await?;
-    row.map(|r| col(&r, "seq")).transpose().map(|s| s.unwrap_or(0))
+    let row = sqlx::query("SELECT seq FROM delivery_cursors WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| col(&r, "seq"))
+        .transpose()
+        .map(|s| s.unwrap_or(0))
 }
 
 pub(super) async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> Result<()> {
@@ -416,7 +558,6 @@ pub(super) async fn set_cursor(pool: &sqlx::Pool<Db>, name: &str, seq: i64) -> R
     Ok(())
 }
 
-
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
@@ -424,7 +565,11 @@ impl crate::DeliveryStore for EngineStore {
     async fn outbox_after(&self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>> {
         outbox_after(&self.reader, after, limit).await
     }
-    async fn create_subscription(&self, new: &NewSubscription, audit: &WriteAudit) -> Result<SubscriptionRecord> {
+    async fn create_subscription(
+        &self,
+        new: &NewSubscription,
+        audit: &WriteAudit,
+    ) -> Result<SubscriptionRecord> {
         create_subscription(&self.writer, new, audit).await
     }
     async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRecord>> {
@@ -433,16 +578,39 @@ impl crate::DeliveryStore for EngineStore {
     async fn subscriptions(&self, consumer: Option<&str>) -> Result<Vec<SubscriptionRecord>> {
         subscriptions(&self.reader, consumer).await
     }
-    async fn set_subscription_status(&self, id: &str, status: SubscriptionStatus, reason: Option<&str>, audit: &WriteAudit) -> Result<bool> {
+    async fn set_subscription_status(
+        &self,
+        id: &str,
+        status: SubscriptionStatus,
+        reason: Option<&str>,
+        audit: &WriteAudit,
+    ) -> Result<bool> {
         set_subscription_status(&self.writer, id, status, reason, audit).await
     }
-    async fn set_subscription_secrets(&self, id: &str, secrets: &[WebhookSecret], audit: &WriteAudit) -> Result<bool> {
+    async fn set_subscription_secrets(
+        &self,
+        id: &str,
+        secrets: &[WebhookSecret],
+        audit: &WriteAudit,
+    ) -> Result<bool> {
         set_subscription_secrets(&self.writer, id, secrets, audit).await
     }
-    async fn fan_out(&self, limit: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>) -> Result<usize> {
+    async fn fan_out(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        plan: DeliveryPlan<'_>,
+    ) -> Result<usize> {
         fan_out(&self.writer, limit, now, plan).await
     }
-    async fn replay(&self, subscription: &str, from_seq: i64, now: DateTime<Utc>, plan: DeliveryPlan<'_>, audit: &WriteAudit) -> Result<usize> {
+    async fn replay(
+        &self,
+        subscription: &str,
+        from_seq: i64,
+        now: DateTime<Utc>,
+        plan: DeliveryPlan<'_>,
+        audit: &WriteAudit,
+    ) -> Result<usize> {
         replay(&self.writer, subscription, from_seq, now, plan, audit).await
     }
     async fn outbox_event(&self, id: &str) -> Result<Option<OutboxEvent>> {
@@ -451,13 +619,30 @@ impl crate::DeliveryStore for EngineStore {
     async fn outbox_seq_at(&self, at: DateTime<Utc>) -> Result<i64> {
         outbox_seq_at(&self.reader, at).await
     }
-    async fn claim_deliveries(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>> {
         claim_deliveries(&self.writer, owner, now, lease_until, limit).await
     }
-    async fn finish_delivery(&self, subscription: &str, seq: i64, at: DateTime<Utc>, result: &AttemptResult) -> Result<()> {
+    async fn finish_delivery(
+        &self,
+        subscription: &str,
+        seq: i64,
+        at: DateTime<Utc>,
+        result: &AttemptResult,
+    ) -> Result<()> {
         finish_delivery(&self.writer, subscription, seq, at, result).await
     }
-    async fn deliveries(&self, subscription: &str, status: Option<DeliveryStatus>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+    async fn deliveries(
+        &self,
+        subscription: &str,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>> {
         deliveries(&self.reader, subscription, status, limit).await
     }
     async fn outbox_safe_seq(&self) -> Result<i64> {

@@ -1,18 +1,19 @@
 //! The prison feed: items applied in chunks, with the ledger, the custody
 //!! projection, the outbox and the audit records in the same transaction.
 
-use chrono::{DateTime, Utc};
-use crate::{FeedEntry, Result, StoreError, events};
-use crate::disclosure::WriteAudit;
-use gatehouse_domain::feed::{FeedCommand, FeedItem};
 use super::appointments::{apply_departure, reassess_person};
 use super::audit::append_audit_in;
 use super::continuity::{cancel_continuity, journey_has_check, raise_continuity, refresh_incoming};
 use super::decode::{alert_from_row, col, parsed, person_from_row, planned_from_row};
 use super::engine::{Db, EngineStore, LOCK_PERSON, Tx, begin_write, now};
+use crate::disclosure::WriteAudit;
 use crate::model::*;
+use crate::{FeedEntry, Result, StoreError, events};
+use chrono::{DateTime, Utc};
+use gatehouse_domain::feed::{FeedCommand, FeedItem};
 use gatehouse_domain::{
-    AlertCode, CustodyState, EstablishmentCode, Movement, MovementKind, NhsNumber, PersonDetails, PlannedMovement, PlannedMovementKind, PlannedStatus, PrisonAlert,
+    AlertCode, CustodyState, EstablishmentCode, Movement, MovementKind, NhsNumber, PersonDetails,
+    PlannedMovement, PlannedMovementKind, PlannedStatus, PrisonAlert,
 };
 use serde_json::json;
 
@@ -20,7 +21,13 @@ use serde_json::json;
 pub(super) const PARTIAL_CHUNK: usize = 500;
 
 /// Applies a batch. Database failures abort with an error; refused items are outcomes.
-pub(super) async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+pub(super) async fn apply_feed(
+    pool: &sqlx::Pool<Db>,
+    entries: Vec<FeedEntry>,
+    mode: BatchMode,
+    source: &str,
+    audit: &WriteAudit,
+) -> Result<Vec<ItemOutcome>> {
     let now = now();
     let mut outcomes = Vec::with_capacity(entries.len());
     match mode {
@@ -40,7 +47,8 @@ pub(super) async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, m
                         // Writers on other instances may lock the same people in another order.
                         Err(e) if is_retryable(&e) && attempt < 5 => {
                             attempt += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                            tokio::time::sleep(std::time::Duration::from_millis(10 << attempt))
+                                .await;
                         }
                         Err(e) => return Err(e),
                     }
@@ -55,14 +63,21 @@ pub(super) async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, m
             let mut applied = Vec::new();
             for (index, entry) in entries.iter().enumerate() {
                 match entry {
-                    FeedEntry::Refused(e) => applied.push(ItemOutcome::rejected(index, e.event_id.as_ref(), &e.error.field, e.error.rule.clone())),
-                    FeedEntry::Parsed(item) if !failed => match apply_item(&mut tx, item, source, index, now).await? {
-                        Ok(o) => applied.push(o),
-                        Err(r) => {
-                            failed = true;
-                            applied.push(r);
+                    FeedEntry::Refused(e) => applied.push(ItemOutcome::rejected(
+                        index,
+                        e.event_id.as_ref(),
+                        &e.error.field,
+                        e.error.rule.clone(),
+                    )),
+                    FeedEntry::Parsed(item) if !failed => {
+                        match apply_item(&mut tx, item, source, index, now).await? {
+                            Ok(o) => applied.push(o),
+                            Err(r) => {
+                                failed = true;
+                                applied.push(r);
+                            }
                         }
-                    },
+                    }
                     FeedEntry::Parsed(item) => applied.push(not_applied(index, item)),
                 }
             }
@@ -84,13 +99,24 @@ pub(super) async fn apply_feed(pool: &sqlx::Pool<Db>, entries: Vec<FeedEntry>, m
     Ok(outcomes)
 }
 
-pub(super) async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntry)], source: &str, now: DateTime<Utc>, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+pub(super) async fn apply_chunk(
+    pool: &sqlx::Pool<Db>,
+    chunk: &[(usize, FeedEntry)],
+    source: &str,
+    now: DateTime<Utc>,
+    audit: &WriteAudit,
+) -> Result<Vec<ItemOutcome>> {
     let mut outcomes = Vec::with_capacity(chunk.len());
     let mut tx = begin_write(pool).await?;
     for (index, entry) in chunk {
         let item = match entry {
             FeedEntry::Refused(e) => {
-                outcomes.push(ItemOutcome::rejected(*index, e.event_id.as_ref(), &e.error.field, e.error.rule.clone()));
+                outcomes.push(ItemOutcome::rejected(
+                    *index,
+                    e.event_id.as_ref(),
+                    &e.error.field,
+                    e.error.rule.clone(),
+                ));
                 continue;
             }
             FeedEntry::Parsed(item) => item,
@@ -119,7 +145,12 @@ pub(super) async fn apply_chunk(pool: &sqlx::Pool<Db>, chunk: &[(usize, FeedEntr
 pub(super) fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosure> {
     outcomes
         .iter()
-        .filter(|o| matches!(o.status, ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged))
+        .filter(|o| {
+            matches!(
+                o.status,
+                ItemStatus::Stored | ItemStatus::Superseded | ItemStatus::Acknowledged
+            )
+        })
         .filter_map(|o| {
             let pn = o.prison_number.as_deref()?;
             audit.written_for(pn, &[o.event_type.clone().unwrap_or_default()])
@@ -130,7 +161,9 @@ pub(super) fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<
 /// Deadlocks and serialisation failures: the transaction can simply run again.
 pub(super) fn is_retryable(e: &StoreError) -> bool {
     match e {
-        StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01") | Some("40001")),
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01") | Some("40001"))
+        }
         _ => false,
     }
 }
@@ -170,8 +203,22 @@ impl Applying<'_> {
 }
 
 /// Applies one item inside `tx`. `Ok(Err(outcome))` means refused: the caller rolls back.
-pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, index: usize, now: DateTime<Utc>) -> Result<Result<ItemOutcome, ItemOutcome>> {
-    let mut a = Applying { item, source, index, now, changes: vec![], superseded: false, emitted: Default::default() };
+pub(super) async fn apply_item(
+    tx: &mut Tx<'_>,
+    item: &FeedItem,
+    source: &str,
+    index: usize,
+    now: DateTime<Utc>,
+) -> Result<Result<ItemOutcome, ItemOutcome>> {
+    let mut a = Applying {
+        item,
+        source,
+        index,
+        now,
+        changes: vec![],
+        superseded: false,
+        emitted: Default::default(),
+    };
     let pn = item.prison_number.as_str();
 
     // Idempotency: a replay gets the first answer; a reused id with other content is refused.
@@ -182,7 +229,12 @@ pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, i
     if let Some(row) = prior {
         let hash: String = col(&row, "content_hash")?;
         if hash != item.content_hash {
-            return Ok(Err(a.refuse("id", "this event id was already used for an item with different content").as_conflict()));
+            return Ok(Err(a
+                .refuse(
+                    "id",
+                    "this event id was already used for an item with different content",
+                )
+                .as_conflict()));
         }
         let text: String = col(&row, "outcome")?;
         let mut first: ItemOutcome = parsed("feed_ledger.outcome", serde_json::from_str(&text))?;
@@ -191,9 +243,18 @@ pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, i
     }
 
     for (field, code) in referenced_establishments(&item.command) {
-        let known = sqlx::query("SELECT 1 FROM establishments WHERE code = $1").bind(code.as_str()).fetch_optional(&mut **tx).await?;
+        let known = sqlx::query("SELECT 1 FROM establishments WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
         if known.is_none() {
-            return Ok(Err(a.refuse(field, format!("'{}' is not an establishment known to Gatehouse", code.as_str()))));
+            return Ok(Err(a.refuse(
+                field,
+                format!(
+                    "'{}' is not an establishment known to Gatehouse",
+                    code.as_str()
+                ),
+            )));
         }
     }
 
@@ -208,26 +269,49 @@ pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, i
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
-            let row = sqlx::query(LOCK_PERSON).bind(pn).fetch_one(&mut **tx).await?;
+            let row = sqlx::query(LOCK_PERSON)
+                .bind(pn)
+                .fetch_one(&mut **tx)
+                .await?;
             let person = person_from_row(&row, None)?;
             let r = match command {
-                FeedCommand::UpsertPerson { details, nhs_number } => upsert_person(tx, &mut a, &person, details.as_ref(), nhs_number.as_ref()).await?,
+                FeedCommand::UpsertPerson {
+                    details,
+                    nhs_number,
+                } => {
+                    upsert_person(tx, &mut a, &person, details.as_ref(), nhs_number.as_ref())
+                        .await?
+                }
                 FeedCommand::RecordMovement(m) => record_movement(tx, &mut a, &person, m).await?,
                 FeedCommand::UpsertAlert(alert) => upsert_alert(tx, &mut a, &person, alert).await?,
-                FeedCommand::AlertsChanged { added, removed } => alerts_changed(tx, &mut a, &person, added, removed).await?,
+                FeedCommand::AlertsChanged { added, removed } => {
+                    alerts_changed(tx, &mut a, &person, added, removed).await?
+                }
                 FeedCommand::UpsertPlanned(p) => upsert_planned(tx, &mut a, &person, p).await?,
-                FeedCommand::CancelPlanned { id } => cancel_planned(tx, &mut a, &person, id).await?,
+                FeedCommand::CancelPlanned { id } => {
+                    cancel_planned(tx, &mut a, &person, id).await?
+                }
                 FeedCommand::Acknowledge { .. } => unreachable!("handled above"),
             };
             if r.is_ok() {
-                sqlx::query("UPDATE people SET updated_at = $1 WHERE prison_number = $2").bind(now).bind(pn).execute(&mut **tx).await?;
+                sqlx::query("UPDATE people SET updated_at = $1 WHERE prison_number = $2")
+                    .bind(now)
+                    .bind(pn)
+                    .execute(&mut **tx)
+                    .await?;
             }
             r
         }
     };
     let status = match result {
         Err(refused) => return Ok(Err(refused)),
-        Ok(s) if s == ItemStatus::Stored && a.superseded && a.emitted.load(std::sync::atomic::Ordering::Relaxed) == 0 => ItemStatus::Superseded,
+        Ok(s)
+            if s == ItemStatus::Stored
+                && a.superseded
+                && a.emitted.load(std::sync::atomic::Ordering::Relaxed) == 0 =>
+        {
+            ItemStatus::Superseded
+        }
         Ok(s) => s,
     };
     let outcome = ItemOutcome {
@@ -255,7 +339,9 @@ pub(super) async fn apply_item(tx: &mut Tx<'_>, item: &FeedItem, source: &str, i
     Ok(Ok(outcome))
 }
 
-pub(super) fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &EstablishmentCode)> {
+pub(super) fn referenced_establishments(
+    c: &FeedCommand,
+) -> Vec<(&'static str, &EstablishmentCode)> {
     let mut v = Vec::new();
     match c {
         FeedCommand::RecordMovement(m) => {
@@ -276,9 +362,24 @@ pub(super) fn referenced_establishments(c: &FeedCommand) -> Vec<(&'static str, &
 }
 
 /// Appends an outbox event for the person, with the next per-person sequence number.
-pub(super) async fn emit(tx: &mut Tx<'_>, a: &Applying<'_>, event_type: &str, establishment: Option<&EstablishmentCode>, data: serde_json::Value) -> Result<()> {
+pub(super) async fn emit(
+    tx: &mut Tx<'_>,
+    a: &Applying<'_>,
+    event_type: &str,
+    establishment: Option<&EstablishmentCode>,
+    data: serde_json::Value,
+) -> Result<()> {
     a.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    emit_event(tx, a.item.prison_number.as_str(), event_type, establishment.map(|e| e.as_str()), a.item.occurred_at, a.now, data).await
+    emit_event(
+        tx,
+        a.item.prison_number.as_str(),
+        event_type,
+        establishment.map(|e| e.as_str()),
+        a.item.occurred_at,
+        a.now,
+        data,
+    )
+    .await
 }
 
 /// Appends an outbox event in the caller's transaction: the one way every change raises an event.
@@ -291,10 +392,12 @@ pub(super) async fn emit_event(
     now: DateTime<Utc>,
     data: serde_json::Value,
 ) -> Result<()> {
-    let row = sqlx::query("UPDATE people SET event_seq = event_seq + 1 WHERE prison_number = $1 RETURNING event_seq")
-        .bind(pn)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE people SET event_seq = event_seq + 1 WHERE prison_number = $1 RETURNING event_seq",
+    )
+    .bind(pn)
+    .fetch_one(&mut **tx)
+    .await?;
     let subject_seq: i64 = col(&row, "event_seq")?;
     sqlx::query(
         "INSERT INTO outbox (id, type, subject, subject_seq, establishment, occurred_at, recorded_at, data) \
@@ -326,11 +429,13 @@ pub(super) async fn upsert_person(
     let at = a.item.occurred_at;
     let home = person.custody.as_ref().map(|c| c.establishment.clone());
     if let Some(nhs) = nhs {
-        let current = sqlx::query("SELECT nhs_number FROM identity_links WHERE prison_number = $1 AND active = $2")
-            .bind(pn)
-            .bind(true)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let current = sqlx::query(
+            "SELECT nhs_number FROM identity_links WHERE prison_number = $1 AND active = $2",
+        )
+        .bind(pn)
+        .bind(true)
+        .fetch_optional(&mut **tx)
+        .await?;
         match current {
             Some(row) if col::<String>(&row, "nhs_number")? == nhs.as_str() => {}
             Some(_) => {
@@ -342,11 +447,13 @@ pub(super) async fn upsert_person(
                     .as_conflict()));
             }
             None => {
-                let taken = sqlx::query("SELECT 1 FROM identity_links WHERE nhs_number = $1 AND active = $2")
-                    .bind(nhs.as_str())
-                    .bind(true)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+                let taken = sqlx::query(
+                    "SELECT 1 FROM identity_links WHERE nhs_number = $1 AND active = $2",
+                )
+                .bind(nhs.as_str())
+                .bind(true)
+                .fetch_optional(&mut **tx)
+                .await?;
                 if taken.is_some() {
                     return Ok(Err(a.refuse("person.nhsNumber", "is already linked to another person; the conflict needs review through the identity API").as_conflict()));
                 }
@@ -363,7 +470,8 @@ pub(super) async fn upsert_person(
                 .bind(true)
                 .execute(&mut **tx)
                 .await?;
-                a.changes.push("NHS number linked (from the prison feed; not yet traced)".into());
+                a.changes
+                    .push("NHS number linked (from the prison feed; not yet traced)".into());
                 emit(tx, a, events::IDENTITY_LINKED, home.as_ref(), json!({"prisonNumber": pn, "method": "prison-feed", "verification": verification::PRESENT_NOT_TRACED})).await?;
             }
         }
@@ -385,16 +493,36 @@ pub(super) async fn upsert_person(
             .bind(pn)
             .execute(&mut **tx)
             .await?;
-            a.changes.push(if person.details.is_some() { "details updated".into() } else { "person created".to_string() });
-            emit(tx, a, events::PERSON_DETAILS_CHANGED, home.as_ref(), json!({"prisonNumber": pn})).await?;
+            a.changes.push(if person.details.is_some() {
+                "details updated".into()
+            } else {
+                "person created".to_string()
+            });
+            emit(
+                tx,
+                a,
+                events::PERSON_DETAILS_CHANGED,
+                home.as_ref(),
+                json!({"prisonNumber": pn}),
+            )
+            .await?;
         } else {
-            sqlx::query("UPDATE people SET details_as_of = $1 WHERE prison_number = $2").bind(at).bind(pn).execute(&mut **tx).await?;
+            sqlx::query("UPDATE people SET details_as_of = $1 WHERE prison_number = $2")
+                .bind(at)
+                .bind(pn)
+                .execute(&mut **tx)
+                .await?;
         }
     }
     Ok(Ok(ItemStatus::Stored))
 }
 
-pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, m: &Movement) -> Result<Applied> {
+pub(super) async fn record_movement(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    person: &PersonRecord,
+    m: &Movement,
+) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let row = sqlx::query(
         "INSERT INTO movements (prison_number, kind, reason, establishment, destination, cell, occurred_at, event_id, source, recorded_at) \
@@ -415,7 +543,10 @@ pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, perso
     let seq: i64 = col(&row, "seq")?;
     a.changes.push(format!("{} recorded", m.kind.as_str()));
 
-    let newest = person.custody.as_ref().is_none_or(|c| c.is_superseded_by(m.occurred_at));
+    let newest = person
+        .custody
+        .as_ref()
+        .is_none_or(|c| c.is_superseded_by(m.occurred_at));
     if newest {
         let state = CustodyState::after(m);
         sqlx::query(
@@ -432,23 +563,35 @@ pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, perso
         .bind(pn)
         .execute(&mut **tx)
         .await?;
-        a.changes.push(format!("custody status now {} at {}", state.status.as_str(), state.location.as_str()));
+        a.changes.push(format!(
+            "custody status now {} at {}",
+            state.status.as_str(),
+            state.location.as_str()
+        ));
         let mut data = json!({"prisonNumber": pn, "movement": m, "custody": state});
         if let Some(prev) = &person.custody {
             data["previousEstablishment"] = json!(prev.establishment);
         }
-        emit(tx, a, events::for_movement(m.kind, m.reason), Some(&state.establishment), data).await?;
+        emit(
+            tx,
+            a,
+            events::for_movement(m.kind, m.reason),
+            Some(&state.establishment),
+            data,
+        )
+        .await?;
     } else {
         a.superseded = true;
         a.changes.push("kept in history only: a later movement is already held, so custody status is unchanged".into());
     }
 
     // A real movement replaces the plan it carries out.
-    let plans = sqlx::query("SELECT * FROM planned_movements WHERE prison_number = $1 AND status = $2")
-        .bind(pn)
-        .bind(PlannedStatus::Planned.as_str())
-        .fetch_all(&mut **tx)
-        .await?;
+    let plans =
+        sqlx::query("SELECT * FROM planned_movements WHERE prison_number = $1 AND status = $2")
+            .bind(pn)
+            .bind(PlannedStatus::Planned.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
     let mut fulfilled = Vec::new();
     for row in &plans {
         let plan = planned_from_row(row)?;
@@ -461,8 +604,19 @@ pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, perso
                 .bind(&plan.planned.id)
                 .execute(&mut **tx)
                 .await?;
-            a.changes.push(format!("planned {} {} completed by this movement", plan.planned.kind.as_str(), plan.planned.id));
-            emit(tx, a, events::PLANNED_MOVEMENT_COMPLETED, Some(&plan.planned.establishment), json!({"prisonNumber": pn, "plannedMovementId": plan.planned.id})).await?;
+            a.changes.push(format!(
+                "planned {} {} completed by this movement",
+                plan.planned.kind.as_str(),
+                plan.planned.id
+            ));
+            emit(
+                tx,
+                a,
+                events::PLANNED_MOVEMENT_COMPLETED,
+                Some(&plan.planned.establishment),
+                json!({"prisonNumber": pn, "plannedMovementId": plan.planned.id}),
+            )
+            .await?;
         }
     }
     if !fulfilled.is_empty() {
@@ -479,10 +633,26 @@ pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, perso
         && !journey_has_check(tx, pn, &fulfilled, kind, m.destination.as_ref(), a.now).await?
     {
         let event_id = a.item.event_id.as_str().to_owned();
-        raise_continuity(tx, a, kind, &event_id, false, &m.establishment, m.destination.as_ref(), m.occurred_at).await?;
+        raise_continuity(
+            tx,
+            a,
+            kind,
+            &event_id,
+            false,
+            &m.establishment,
+            m.destination.as_ref(),
+            m.occurred_at,
+        )
+        .await?;
     }
     // Only a departure can strand an appointment: cell moves and receptions skip the query.
-    let departs = matches!(m.kind, MovementKind::CourtOut | MovementKind::TransferOut | MovementKind::Release | MovementKind::HospitalOut);
+    let departs = matches!(
+        m.kind,
+        MovementKind::CourtOut
+            | MovementKind::TransferOut
+            | MovementKind::Release
+            | MovementKind::HospitalOut
+    );
     if newest && departs {
         let changes = apply_departure(tx, pn, m, a.now).await?;
         a.changes.extend(changes);
@@ -495,17 +665,28 @@ pub(super) async fn record_movement(tx: &mut Tx<'_>, a: &mut Applying<'_>, perso
 pub(super) async fn note_risks(tx: &mut Tx<'_>, a: &mut Applying<'_>, pn: &str) -> Result<()> {
     let risky = reassess_person(tx, pn, a.now).await?;
     if risky > 0 {
-        a.changes.push(format!("{risky} appointment(s) now at risk"));
+        a.changes
+            .push(format!("{risky} appointment(s) now at risk"));
     }
     Ok(())
 }
 
 pub(super) async fn load_alert(tx: &mut Tx<'_>, pn: &str, id: &str) -> Result<Option<AlertRecord>> {
-    let row = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1 AND alert_id = $2").bind(pn).bind(id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1 AND alert_id = $2")
+        .bind(pn)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(alert_from_row).transpose()
 }
 
-pub(super) async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert, prior: Option<&AlertRecord>) -> Result<()> {
+pub(super) async fn write_alert(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    person: &PersonRecord,
+    alert: &PrisonAlert,
+    prior: Option<&AlertRecord>,
+) -> Result<()> {
     let pn = a.item.prison_number.as_str();
     sqlx::query(
         "INSERT INTO alerts (prison_number, alert_id, code, active, active_from, active_to, as_of, source, updated_at) \
@@ -528,18 +709,26 @@ pub(super) async fn write_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &
     let home = person.custody.as_ref().map(|c| &c.establishment);
     let data = json!({"prisonNumber": pn, "alert": alert, "description": alert.code.description()});
     if alert.active && !was_active {
-        a.changes.push(format!("alert {} raised", alert.code.as_str()));
+        a.changes
+            .push(format!("alert {} raised", alert.code.as_str()));
         emit(tx, a, events::ALERT_RAISED, home, data).await?;
     } else if !alert.active && was_active {
-        a.changes.push(format!("alert {} closed", alert.code.as_str()));
+        a.changes
+            .push(format!("alert {} closed", alert.code.as_str()));
         emit(tx, a, events::ALERT_CLOSED, home, data).await?;
     } else if prior.map(|p| &p.alert) != Some(alert) {
-        a.changes.push(format!("alert {} updated", alert.code.as_str()));
+        a.changes
+            .push(format!("alert {} updated", alert.code.as_str()));
     }
     Ok(())
 }
 
-pub(super) async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, alert: &PrisonAlert) -> Result<Applied> {
+pub(super) async fn upsert_alert(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    person: &PersonRecord,
+    alert: &PrisonAlert,
+) -> Result<Applied> {
     let prior = load_alert(tx, a.item.prison_number.as_str(), &alert.id).await?;
     if let Some(p) = &prior {
         if p.as_of > a.item.occurred_at {
@@ -547,17 +736,29 @@ pub(super) async fn upsert_alert(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: 
             return Ok(Ok(ItemStatus::Stored));
         }
         if p.alert.code != alert.code {
-            return Ok(Err(a.refuse("alertCode", "differs from the code this alert id already has; an alert's code never changes")));
+            return Ok(Err(a.refuse(
+                "alertCode",
+                "differs from the code this alert id already has; an alert's code never changes",
+            )));
         }
     }
     write_alert(tx, a, person, alert, prior.as_ref()).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
-pub(super) async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person: &PersonRecord, added: &[AlertCode], removed: &[AlertCode]) -> Result<Applied> {
+pub(super) async fn alerts_changed(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    person: &PersonRecord,
+    added: &[AlertCode],
+    removed: &[AlertCode],
+) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let at = a.item.occurred_at;
-    let rows = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1").bind(pn).fetch_all(&mut **tx).await?;
+    let rows = sqlx::query("SELECT * FROM alerts WHERE prison_number = $1")
+        .bind(pn)
+        .fetch_all(&mut **tx)
+        .await?;
     let held: Vec<AlertRecord> = rows.iter().map(alert_from_row).collect::<Result<_>>()?;
     for code in added {
         let same_code: Vec<&AlertRecord> = held.iter().filter(|h| &h.alert.code == code).collect();
@@ -570,16 +771,29 @@ pub(super) async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person
         }
         let id = format!("code:{}", code.as_str());
         let prior = held.iter().find(|h| h.alert.id == id);
-        let alert = PrisonAlert { id: id.clone(), code: code.clone(), active: true, active_from: Some(at.date_naive()), active_to: None };
+        let alert = PrisonAlert {
+            id: id.clone(),
+            code: code.clone(),
+            active: true,
+            active_from: Some(at.date_naive()),
+            active_to: None,
+        };
         write_alert(tx, a, person, &alert, prior).await?;
     }
     for code in removed {
-        for h in held.iter().filter(|h| &h.alert.code == code && h.alert.active) {
+        for h in held
+            .iter()
+            .filter(|h| &h.alert.code == code && h.alert.active)
+        {
             if h.as_of > at {
                 a.superseded = true;
                 continue;
             }
-            let alert = PrisonAlert { active: false, active_to: Some(at.date_naive()), ..h.alert.clone() };
+            let alert = PrisonAlert {
+                active: false,
+                active_to: Some(at.date_naive()),
+                ..h.alert.clone()
+            };
             write_alert(tx, a, person, &alert, Some(h)).await?;
         }
     }
@@ -587,26 +801,43 @@ pub(super) async fn alerts_changed(tx: &mut Tx<'_>, a: &mut Applying<'_>, person
 }
 
 pub(super) async fn load_plan(tx: &mut Tx<'_>, id: &str) -> Result<Option<PlannedRecord>> {
-    let row = sqlx::query("SELECT * FROM planned_movements WHERE plan_id = $1").bind(id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query("SELECT * FROM planned_movements WHERE plan_id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(planned_from_row).transpose()
 }
 
-pub(super) async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, p: &PlannedMovement) -> Result<Applied> {
+pub(super) async fn upsert_planned(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    _person: &PersonRecord,
+    p: &PlannedMovement,
+) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
     let prior = load_plan(tx, &p.id).await?;
     if let Some(prior) = &prior {
         if prior.prison_number != a.item.prison_number {
-            return Ok(Err(a.refuse("plannedMovement.id", "is already used by a planned movement of another person")));
+            return Ok(Err(a.refuse(
+                "plannedMovement.id",
+                "is already used by a planned movement of another person",
+            )));
         }
         if prior.as_of > a.item.occurred_at {
             a.superseded = true;
             return Ok(Ok(ItemStatus::Stored));
         }
         if prior.status == PlannedStatus::Completed {
-            return Ok(Err(a.refuse("plannedMovement.id", "this planned movement has already been carried out; post a new one")));
+            return Ok(Err(a.refuse(
+                "plannedMovement.id",
+                "this planned movement has already been carried out; post a new one",
+            )));
         }
         if prior.planned.kind != p.kind {
-            return Ok(Err(a.refuse("plannedMovement.kind", "differs from the kind of the planned movement with this id")));
+            return Ok(Err(a.refuse(
+                "plannedMovement.kind",
+                "differs from the kind of the planned movement with this id",
+            )));
         }
     }
     sqlx::query(
@@ -629,12 +860,48 @@ pub(super) async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _perso
     .bind(a.now)
     .execute(&mut **tx)
     .await?;
-    let (verb, event) = if prior.is_some() { ("amended", events::PLANNED_MOVEMENT_AMENDED) } else { ("scheduled", events::PLANNED_MOVEMENT_SCHEDULED) };
-    a.changes.push(format!("planned {} {} {verb}", p.kind.as_str(), p.id));
-    emit(tx, a, event, Some(&p.establishment), json!({"prisonNumber": pn, "plannedMovement": p})).await?;
+    let (verb, event) = if prior.is_some() {
+        ("amended", events::PLANNED_MOVEMENT_AMENDED)
+    } else {
+        ("scheduled", events::PLANNED_MOVEMENT_SCHEDULED)
+    };
+    a.changes
+        .push(format!("planned {} {} {verb}", p.kind.as_str(), p.id));
+    emit(
+        tx,
+        a,
+        event,
+        Some(&p.establishment),
+        json!({"prisonNumber": pn, "plannedMovement": p}),
+    )
+    .await?;
     match p.kind {
-        PlannedMovementKind::Transfer => raise_continuity(tx, a, "transfer", &p.id, true, &p.establishment, p.destination.as_ref(), p.planned_for).await?,
-        PlannedMovementKind::Release => raise_continuity(tx, a, "release", &p.id, true, &p.establishment, None, p.planned_for).await?,
+        PlannedMovementKind::Transfer => {
+            raise_continuity(
+                tx,
+                a,
+                "transfer",
+                &p.id,
+                true,
+                &p.establishment,
+                p.destination.as_ref(),
+                p.planned_for,
+            )
+            .await?
+        }
+        PlannedMovementKind::Release => {
+            raise_continuity(
+                tx,
+                a,
+                "release",
+                &p.id,
+                true,
+                &p.establishment,
+                None,
+                p.planned_for,
+            )
+            .await?
+        }
         _ => {}
     }
     refresh_incoming(tx, pn).await?;
@@ -642,17 +909,33 @@ pub(super) async fn upsert_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _perso
     Ok(Ok(ItemStatus::Stored))
 }
 
-pub(super) async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _person: &PersonRecord, id: &str) -> Result<Applied> {
+pub(super) async fn cancel_planned(
+    tx: &mut Tx<'_>,
+    a: &mut Applying<'_>,
+    _person: &PersonRecord,
+    id: &str,
+) -> Result<Applied> {
     let pn = a.item.prison_number.as_str();
-    let Some(prior) = load_plan(tx, id).await?.filter(|p| p.prison_number == a.item.prison_number) else {
-        return Ok(Err(a.refuse("plannedMovementId", "no planned movement with this id is held for this person")));
+    let Some(prior) = load_plan(tx, id)
+        .await?
+        .filter(|p| p.prison_number == a.item.prison_number)
+    else {
+        return Ok(Err(a.refuse(
+            "plannedMovementId",
+            "no planned movement with this id is held for this person",
+        )));
     };
     if prior.as_of > a.item.occurred_at {
         a.superseded = true;
         return Ok(Ok(ItemStatus::Stored));
     }
     match prior.status {
-        PlannedStatus::Completed => return Ok(Err(a.refuse("plannedMovementId", "this planned movement has already been carried out"))),
+        PlannedStatus::Completed => {
+            return Ok(Err(a.refuse(
+                "plannedMovementId",
+                "this planned movement has already been carried out",
+            )));
+        }
         PlannedStatus::Cancelled => return Ok(Ok(ItemStatus::Stored)),
         PlannedStatus::Planned => {}
     }
@@ -664,21 +947,35 @@ pub(super) async fn cancel_planned(tx: &mut Tx<'_>, a: &mut Applying<'_>, _perso
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    a.changes.push(format!("planned {} {id} cancelled", prior.planned.kind.as_str()));
-    emit(tx, a, events::PLANNED_MOVEMENT_CANCELLED, Some(&prior.planned.establishment), json!({"prisonNumber": pn, "plannedMovementId": id})).await?;
+    a.changes.push(format!(
+        "planned {} {id} cancelled",
+        prior.planned.kind.as_str()
+    ));
+    emit(
+        tx,
+        a,
+        events::PLANNED_MOVEMENT_CANCELLED,
+        Some(&prior.planned.establishment),
+        json!({"prisonNumber": pn, "plannedMovementId": id}),
+    )
+    .await?;
     cancel_continuity(tx, pn, id, a.now).await?;
     refresh_incoming(tx, pn).await?;
     note_risks(tx, a, pn).await?;
     Ok(Ok(ItemStatus::Stored))
 }
 
-
-
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
 impl crate::FeedStore for EngineStore {
-    async fn apply_feed(&self, items: Vec<FeedEntry>, mode: BatchMode, source: &str, audit: &WriteAudit) -> Result<Vec<ItemOutcome>> {
+    async fn apply_feed(
+        &self,
+        items: Vec<FeedEntry>,
+        mode: BatchMode,
+        source: &str,
+        audit: &WriteAudit,
+    ) -> Result<Vec<ItemOutcome>> {
         apply_feed(&self.writer, items, mode, source, audit).await
     }
 }

@@ -5,20 +5,26 @@
 //! carried) and keeps the old link as history; a different number, or a number
 //! linked to someone else, is a conflict for review.
 
-use crate::{Result, StoreError, events};
-use crate::disclosure::WriteAudit;
 use super::audit::record_change;
 use super::decode::link_from_row;
 use super::engine::{Db, EngineStore, begin_write, now};
 use super::feed::emit_event;
 use super::notices::lock_person_establishment;
+use crate::disclosure::WriteAudit;
 use crate::model::*;
-use gatehouse_domain::{
-    NhsNumber, PrisonNumber,
-};
+use crate::{Result, StoreError, events};
+use gatehouse_domain::{NhsNumber, PrisonNumber};
 use serde_json::json;
 
-pub(super) async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
+pub(super) async fn link_identity(
+    pool: &sqlx::Pool<Db>,
+    pn: &PrisonNumber,
+    nhs: &NhsNumber,
+    method: LinkMethod,
+    verification: &str,
+    linked_by: &str,
+    audit: &WriteAudit,
+) -> Result<IdentityLinkRecord> {
     let mut tx = begin_write(pool).await?;
     let establishment = lock_person_establishment(&mut tx, pn.as_str())
         .await?
@@ -32,13 +38,14 @@ pub(super) async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs:
     if taken.is_some() {
         return Err(StoreError::Conflict("this NHS number is linked to another person: the conflict needs review, and nothing was linked".into()));
     }
-    let current = sqlx::query("SELECT * FROM identity_links WHERE prison_number = $1 AND active = $2")
-        .bind(pn.as_str())
-        .bind(true)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| link_from_row(&r))
-        .transpose()?;
+    let current =
+        sqlx::query("SELECT * FROM identity_links WHERE prison_number = $1 AND active = $2")
+            .bind(pn.as_str())
+            .bind(true)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| link_from_row(&r))
+            .transpose()?;
     if let Some(c) = &current {
         if c.nhs_number != *nhs {
             return Err(StoreError::Conflict(
@@ -78,18 +85,43 @@ pub(super) async fn link_identity(pool: &sqlx::Pool<Db>, pn: &PrisonNumber, nhs:
         json!({"prisonNumber": pn.as_str(), "method": method.as_str(), "verification": verification}),
     )
     .await?;
-    let row = sqlx::query("SELECT * FROM identity_links WHERE prison_number = $1 AND active = $2").bind(pn.as_str()).bind(true).fetch_one(&mut *tx).await?;
-    record_change(&mut tx, audit, &[format!("identity-link:{}:{verification}", method.as_str())]).await?;
+    let row = sqlx::query("SELECT * FROM identity_links WHERE prison_number = $1 AND active = $2")
+        .bind(pn.as_str())
+        .bind(true)
+        .fetch_one(&mut *tx)
+        .await?;
+    record_change(
+        &mut tx,
+        audit,
+        &[format!("identity-link:{}:{verification}", method.as_str())],
+    )
+    .await?;
     tx.commit().await?;
     link_from_row(&row)
 }
-
 
 // ---------------------------------------------------------------- the trait, for this engine
 
 #[async_trait::async_trait]
 impl crate::IdentityStore for EngineStore {
-    async fn link_identity(&self, pn: &PrisonNumber, nhs: &NhsNumber, method: LinkMethod, verification: &str, linked_by: &str, audit: &WriteAudit) -> Result<IdentityLinkRecord> {
-        link_identity(&self.writer, pn, nhs, method, verification, linked_by, audit).await
+    async fn link_identity(
+        &self,
+        pn: &PrisonNumber,
+        nhs: &NhsNumber,
+        method: LinkMethod,
+        verification: &str,
+        linked_by: &str,
+        audit: &WriteAudit,
+    ) -> Result<IdentityLinkRecord> {
+        link_identity(
+            &self.writer,
+            pn,
+            nhs,
+            method,
+            verification,
+            linked_by,
+            audit,
+        )
+        .await
     }
 }

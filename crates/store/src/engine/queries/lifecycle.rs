@@ -1,10 +1,9 @@
 //! The store itself: which engine, its schema, whether it answers, and row counts.
 
-use crate::Result;
 use super::engine::{ENGINE, EngineStore, MIGRATOR};
 use super::reads::counts;
+use crate::Result;
 use crate::model::*;
-
 
 // ---------------------------------------------------------------- the trait, for this engine
 

@@ -13,7 +13,10 @@
 /// What each engine file provides to its query code: the one list of
 /// engine-specific items, imported explicitly by the files that use them.
 mod engine {
-    pub(super) use super::super::{begin_write, now, Db, EngineStore, CLAIM_LOCK, ENGINE, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PERSON, MIGRATOR, SNAPSHOT};
+    pub(super) use super::super::{
+        CLAIM_LOCK, Db, ENGINE, EngineStore, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PERSON, MIGRATOR,
+        SNAPSHOT, begin_write, now,
+    };
 
     /// A write transaction on this engine.
     pub(super) type Tx<'c> = sqlx::Transaction<'c, Db>;

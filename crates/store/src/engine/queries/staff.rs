@@ -2,15 +2,14 @@
 //! writer pool; reads through the reader pool. These tables hold no person data
 //! and are counted nowhere else.
 
-use chrono::{DateTime, Utc};
-use crate::{Result, StoreError};
-use crate::staff::{NewStaffSession, NewStaffUser, OidcSignIn, StaffRole, StaffSession, StaffStore, StaffUser};
 use super::decode::{col, parsed};
 use super::engine::{Db, DbRow, EngineStore, begin_write, now};
-use gatehouse_domain::{
-    EstablishmentCode, Scope,
+use crate::staff::{
+    NewStaffSession, NewStaffUser, OidcSignIn, StaffRole, StaffSession, StaffStore, StaffUser,
 };
-
+use crate::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use gatehouse_domain::{EstablishmentCode, Scope};
 
 pub(super) fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
     let role: String = col(row, "role")?;
@@ -38,14 +37,20 @@ pub(super) fn staff_user_from_row(row: &DbRow) -> Result<StaffUser> {
     })
 }
 
-pub(super) async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser) -> Result<StaffUser> {
+pub(super) async fn create_staff_user(
+    pool: &sqlx::Pool<Db>,
+    new: &NewStaffUser,
+) -> Result<StaffUser> {
     let mut tx = begin_write(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM staff_users WHERE username = $1")
         .bind(&new.username)
         .fetch_optional(&mut *tx)
         .await?;
     if exists.is_some() {
-        return Err(StoreError::Conflict(format!("a staff user named {} already exists", new.username)));
+        return Err(StoreError::Conflict(format!(
+            "a staff user named {} already exists",
+            new.username
+        )));
     }
     let user = StaffUser {
         username: new.username.clone(),
@@ -57,7 +62,8 @@ pub(super) async fn create_staff_user(pool: &sqlx::Pool<Db>, new: &NewStaffUser)
         disabled_at: None,
         oidc_subject: None,
     };
-    let codes = serde_json::to_string(&user.establishments.to_codes()).map_err(StoreError::corrupt)?;
+    let codes =
+        serde_json::to_string(&user.establishments.to_codes()).map_err(StoreError::corrupt)?;
     sqlx::query(
         "INSERT INTO staff_users (username, display_name, role, establishments, password_hash, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -84,11 +90,16 @@ pub(super) async fn staff_user(pool: &sqlx::Pool<Db>, username: &str) -> Result<
 }
 
 pub(super) async fn list_staff_users(pool: &sqlx::Pool<Db>) -> Result<Vec<StaffUser>> {
-    let rows = sqlx::query("SELECT * FROM staff_users ORDER BY username").fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT * FROM staff_users ORDER BY username")
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(staff_user_from_row).collect()
 }
 
-pub(super) async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession) -> Result<StaffSession> {
+pub(super) async fn create_session(
+    pool: &sqlx::Pool<Db>,
+    new: &NewStaffSession,
+) -> Result<StaffSession> {
     let mut tx = begin_write(pool).await?;
     let user = sqlx::query("SELECT * FROM staff_users WHERE username = $1")
         .bind(&new.username)
@@ -100,7 +111,8 @@ pub(super) async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession)
         .ok_or_else(|| StoreError::NotFound("no enabled staff user with this username".into()))?;
     let created_at = now();
     // Kept to the microsecond on both engines (PostgreSQL's precision), so the value read back is the value given.
-    let expires_at = DateTime::from_timestamp_micros(new.expires_at.timestamp_micros()).unwrap_or(new.expires_at);
+    let expires_at = DateTime::from_timestamp_micros(new.expires_at.timestamp_micros())
+        .unwrap_or(new.expires_at);
     sqlx::query(
         "INSERT INTO staff_sessions (id, username, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -121,7 +133,11 @@ pub(super) async fn create_session(pool: &sqlx::Pool<Db>, new: &NewStaffSession)
     })
 }
 
-pub(super) async fn session(pool: &sqlx::Pool<Db>, token_hash: &str, at: DateTime<Utc>) -> Result<Option<StaffSession>> {
+pub(super) async fn session(
+    pool: &sqlx::Pool<Db>,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<StaffSession>> {
     let Some(row) = sqlx::query(
         "SELECT s.id AS session_id, s.csrf_token, s.created_at AS session_created_at, s.expires_at, s.revoked_at, u.* \
          FROM staff_sessions s JOIN staff_users u ON u.username = s.username WHERE s.id = $1",
@@ -150,26 +166,36 @@ pub(super) async fn session(pool: &sqlx::Pool<Db>, token_hash: &str, at: DateTim
 
 pub(super) async fn revoke_session(pool: &sqlx::Pool<Db>, token_hash: &str) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
-    let done = sqlx::query("UPDATE staff_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(token_hash)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE staff_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
-pub(super) async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subject: Option<&str>) -> Result<bool> {
+pub(super) async fn set_oidc_subject(
+    pool: &sqlx::Pool<Db>,
+    username: &str,
+    subject: Option<&str>,
+) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
     if let Some(subject) = subject {
-        let taken = sqlx::query("SELECT username FROM staff_users WHERE oidc_subject = $1 AND username <> $2")
-            .bind(subject)
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let taken = sqlx::query(
+            "SELECT username FROM staff_users WHERE oidc_subject = $1 AND username <> $2",
+        )
+        .bind(subject)
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(row) = taken {
             let other: String = col(&row, "username")?;
-            return Err(StoreError::Conflict(format!("this subject is already linked to the staff user {other}")));
+            return Err(StoreError::Conflict(format!(
+                "this subject is already linked to the staff user {other}"
+            )));
         }
     }
     let done = sqlx::query("UPDATE staff_users SET oidc_subject = $1 WHERE username = $2")
@@ -181,7 +207,10 @@ pub(super) async fn set_oidc_subject(pool: &sqlx::Pool<Db>, username: &str, subj
     Ok(done.rows_affected() > 0)
 }
 
-pub(super) async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &str) -> Result<Option<StaffUser>> {
+pub(super) async fn staff_user_by_oidc_subject(
+    pool: &sqlx::Pool<Db>,
+    subject: &str,
+) -> Result<Option<StaffUser>> {
     sqlx::query("SELECT * FROM staff_users WHERE oidc_subject = $1")
         .bind(subject)
         .fetch_optional(pool)
@@ -190,10 +219,18 @@ pub(super) async fn staff_user_by_oidc_subject(pool: &sqlx::Pool<Db>, subject: &
         .transpose()
 }
 
-pub(super) async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
+pub(super) async fn put_oidc_sign_in(
+    pool: &sqlx::Pool<Db>,
+    flow: &OidcSignIn,
+    at: DateTime<Utc>,
+) -> Result<()> {
     let mut tx = begin_write(pool).await?;
-    sqlx::query("DELETE FROM oidc_sign_ins WHERE expires_at <= $1").bind(at).execute(&mut *tx).await?;
-    let expires_at = DateTime::from_timestamp_micros(flow.expires_at.timestamp_micros()).unwrap_or(flow.expires_at);
+    sqlx::query("DELETE FROM oidc_sign_ins WHERE expires_at <= $1")
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    let expires_at = DateTime::from_timestamp_micros(flow.expires_at.timestamp_micros())
+        .unwrap_or(flow.expires_at);
     sqlx::query(
         "INSERT INTO oidc_sign_ins (state_hash, nonce, verifier, next, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -209,7 +246,11 @@ pub(super) async fn put_oidc_sign_in(pool: &sqlx::Pool<Db>, flow: &OidcSignIn, a
     Ok(())
 }
 
-pub(super) async fn take_oidc_sign_in(pool: &sqlx::Pool<Db>, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
+pub(super) async fn take_oidc_sign_in(
+    pool: &sqlx::Pool<Db>,
+    state_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<OidcSignIn>> {
     let mut tx = begin_write(pool).await?;
     // Deleted as it is read: two callbacks with the same state cannot both succeed.
     let row = sqlx::query("DELETE FROM oidc_sign_ins WHERE state_hash = $1 RETURNING state_hash, nonce, verifier, next, expires_at")
@@ -257,7 +298,11 @@ impl StaffStore for EngineStore {
     async fn put_oidc_sign_in(&self, flow: &OidcSignIn, at: DateTime<Utc>) -> Result<()> {
         put_oidc_sign_in(&self.writer, flow, at).await
     }
-    async fn take_oidc_sign_in(&self, state_hash: &str, at: DateTime<Utc>) -> Result<Option<OidcSignIn>> {
+    async fn take_oidc_sign_in(
+        &self,
+        state_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OidcSignIn>> {
         take_oidc_sign_in(&self.writer, state_hash, at).await
     }
 }
