@@ -82,9 +82,9 @@ pub const TARGET_P99_MS: f64 = 50.0;
 /// …at this many events a second, sustained.
 pub const TARGET_RATE: f64 = 1000.0;
 
-const FEED: &str = "prison-feed";
-const HEALTH: &str = "lei-health";
-const ESTABLISHMENT: &str = "LEI";
+pub(super) const FEED: &str = "prison-feed";
+pub(super) const HEALTH: &str = "lei-health";
+pub(super) const ESTABLISHMENT: &str = "LEI";
 
 #[derive(Args, Debug)]
 pub struct DeliveryArgs {
@@ -137,19 +137,19 @@ pub struct DeliveryArgs {
 /// What the receiver got for one phase: the first arrival of each event, and
 /// how many arrivals in all (more than the events: duplicates).
 #[derive(Default)]
-struct PhaseLog {
-    first: HashMap<usize, Instant>,
-    total: usize,
+pub(super) struct PhaseLog {
+    pub(super) first: HashMap<usize, Instant>,
+    pub(super) total: usize,
 }
 
 #[derive(Default)]
-struct Arrivals {
+pub(super) struct Arrivals {
     phases: Mutex<HashMap<String, PhaseLog>>,
     /// Requests with no marker the benchmark knows.
-    unexpected: AtomicUsize,
+    pub(super) unexpected: AtomicUsize,
 }
 
-fn marker(phase: &str, n: usize) -> String {
+pub(super) fn marker(phase: &str, n: usize) -> String {
     format!("bd-{phase}-{n}")
 }
 
@@ -170,7 +170,7 @@ impl Arrivals {
         log.first.entry(n).or_insert(at);
     }
 
-    fn unique(&self, phase: &str) -> usize {
+    pub(super) fn unique(&self, phase: &str) -> usize {
         self.phases
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -178,7 +178,7 @@ impl Arrivals {
             .map_or(0, |l| l.first.len())
     }
 
-    fn take(&self, phase: &str) -> PhaseLog {
+    pub(super) fn take(&self, phase: &str) -> PhaseLog {
         self.phases
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -210,7 +210,7 @@ async fn receive(
     Ok(resp)
 }
 
-async fn start_receiver(
+pub(super) async fn start_receiver(
     arrivals: Arc<Arrivals>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -239,7 +239,7 @@ async fn start_receiver(
 
 // ---------------------------------------------------------------- the items
 
-fn alert_item(m: &str, prison_number: &str, today: &str) -> Value {
+pub(super) fn alert_item(m: &str, prison_number: &str, today: &str) -> Value {
     json!({
         "id": m,
         "type": "gatehouse.alert",
@@ -260,7 +260,7 @@ fn reception(prison_number: &str) -> Value {
 }
 
 /// `B0000BQ`, `B0001BQ`, …: valid prison numbers, distinct for up to 260,000 people.
-fn prison_numbers(n: usize) -> Vec<String> {
+pub(super) fn prison_numbers(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let tail = (i / 10_000) % 26;
@@ -272,17 +272,17 @@ fn prison_numbers(n: usize) -> Vec<String> {
 // ---------------------------------------------------------------- statistics
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-struct Latency {
-    samples: usize,
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    p999_ms: f64,
-    max_ms: f64,
-    mean_ms: f64,
+pub(super) struct Latency {
+    pub(super) samples: usize,
+    pub(super) p50_ms: f64,
+    pub(super) p90_ms: f64,
+    pub(super) p99_ms: f64,
+    pub(super) p999_ms: f64,
+    pub(super) max_ms: f64,
+    pub(super) mean_ms: f64,
 }
 
-fn latency(mut ms: Vec<f64>) -> Latency {
+pub(super) fn latency(mut ms: Vec<f64>) -> Latency {
     if ms.is_empty() {
         return Latency::default();
     }
@@ -462,7 +462,7 @@ async fn paced(
 }
 
 /// Waits until `expected` events of `phase` have arrived, or none has for `quiet`.
-async fn drain(arrivals: &Arrivals, phase: &str, expected: usize, quiet: Duration) {
+pub(super) async fn drain(arrivals: &Arrivals, phase: &str, expected: usize, quiet: Duration) {
     let mut seen = arrivals.unique(phase);
     let mut last_progress = Instant::now();
     while seen < expected && last_progress.elapsed() < quiet {

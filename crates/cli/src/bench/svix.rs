@@ -28,6 +28,10 @@
 //! arrived for `--drain-timeout` seconds, and counts missing and duplicates.
 
 use super::common::{drop_database, thousands};
+use super::delivery::{
+    Arrivals, ESTABLISHMENT, FEED, HEALTH, Latency, alert_item, drain, latency, marker,
+    prison_numbers, start_receiver,
+};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gatehouse_domain::Scope;
@@ -36,25 +40,14 @@ use gatehouse_server::auth::issue_key;
 use gatehouse_server::{Application, ServerConfig};
 use gatehouse_store::testing::fresh_store_with_url;
 use gatehouse_store::{EngineKind, NewConsumer};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-
-const FEED: &str = "prison-feed";
-const HEALTH: &str = "lei-health";
-const ESTABLISHMENT: &str = "LEI";
 
 #[derive(Args, Debug)]
 pub struct SvixArgs {
@@ -97,118 +90,7 @@ pub struct SvixArgs {
 
 /// First arrival of each event of a phase, and all arrivals (more: duplicates).
 #[derive(Default)]
-struct PhaseLog {
-    first: HashMap<usize, Instant>,
-    total: usize,
-}
-
-#[derive(Default)]
-struct Arrivals {
-    phases: Mutex<HashMap<String, PhaseLog>>,
-    unexpected: Mutex<usize>,
-}
-
-fn marker(phase: &str, n: usize) -> String {
-    format!("sx-{phase}-{n}")
-}
-
-fn parse_marker(m: &str) -> Option<(&str, usize)> {
-    let (phase, n) = m.strip_prefix("sx-")?.rsplit_once('-')?;
-    Some((phase, n.parse().ok()?))
-}
-
-impl Arrivals {
-    fn record(&self, marker: Option<&str>, at: Instant) {
-        let Some((phase, n)) = marker.and_then(parse_marker) else {
-            *self.unexpected.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-            return;
-        };
-        let mut phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
-        let log = phases.entry(phase.to_owned()).or_default();
-        log.total += 1;
-        log.first.entry(n).or_insert(at);
-    }
-
-    fn unique(&self, phase: &str) -> usize {
-        self.phases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(phase)
-            .map_or(0, |l| l.first.len())
-    }
-
-    fn take(&self, phase: &str) -> PhaseLog {
-        self.phases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(phase)
-            .unwrap_or_default()
-    }
-}
-
-async fn receive(
-    arrivals: Arc<Arrivals>,
-    req: Request<Incoming>,
-) -> Result<Response<Empty<Bytes>>, hyper::Error> {
-    let body = req.into_body().collect().await?.to_bytes();
-    let at = Instant::now();
-    let v: Option<Value> = serde_json::from_slice(&body).ok();
-    let m = v
-        .as_ref()
-        .and_then(|v| {
-            v.pointer("/data/alert/id")
-                .or_else(|| v.pointer("/alert/id"))
-        })
-        .and_then(Value::as_str);
-    arrivals.record(m, at);
-    let mut resp = Response::new(Empty::new());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    Ok(resp)
-}
-
-async fn start_receiver(arrivals: Arc<Arrivals>) -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let arrivals = arrivals.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| receive(arrivals.clone(), req));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
-}
-
 // ---------------------------------------------------------------- the two sides
-
-fn alert_item(m: &str, prison_number: &str, today: &str) -> Value {
-    json!({
-        "id": m,
-        "type": "gatehouse.alert",
-        "occurredAt": Utc::now().to_rfc3339(),
-        "prisonNumber": prison_number,
-        "alert": {"id": m, "code": "HA", "active": true, "activeFrom": today},
-    })
-}
-
-/// `C0000BQ`, `C0001BQ`, …: valid prison numbers.
-fn prison_numbers(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let tail = (i / 10_000) % 26;
-            format!("C{:04}B{}", i % 10_000, (b'A' + tail as u8) as char)
-        })
-        .collect()
-}
 
 /// Where events go: the request for one event, and what a good answer is.
 #[derive(Clone)]
@@ -378,31 +260,6 @@ async fn gatehouse_side(
 
 // ---------------------------------------------------------------- statistics
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-struct Latency {
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-}
-
-fn latency(mut ms: Vec<f64>) -> Latency {
-    if ms.is_empty() {
-        return Latency::default();
-    }
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        let rank = ((p / 100.0) * ms.len() as f64).ceil() as usize;
-        ms[rank.clamp(1, ms.len()) - 1]
-    };
-    Latency {
-        p50_ms: at(50.0),
-        p90_ms: at(90.0),
-        p99_ms: at(99.0),
-        max_ms: ms[ms.len() - 1],
-    }
-}
-
 /// One side's figures for one phase.
 #[derive(Debug, Clone, Serialize)]
 struct Phase {
@@ -539,22 +396,6 @@ fn collect(results: Arc<Mutex<Vec<Slot>>>, first: Instant) -> Posted {
     }
 }
 
-/// Waits until every accepted event has arrived, or nothing has for `quiet`.
-async fn drain(arrivals: &Arrivals, phase: &str, expected: usize, quiet: Duration) {
-    let mut seen = arrivals.unique(phase);
-    let mut since = Instant::now();
-    while seen < expected && since.elapsed() < quiet {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = arrivals.unique(phase);
-        if now != seen {
-            seen = now;
-            since = Instant::now();
-        }
-    }
-    // Late duplicates of the last events have a moment to show.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-}
-
 async fn measure(
     arrivals: &Arrivals,
     side: &Side,
@@ -669,7 +510,8 @@ pub async fn run(args: SvixArgs) -> anyhow::Result<()> {
     );
     anyhow::ensure!(args.seconds > 0.0, "--seconds must be positive");
     let arrivals = Arc::new(Arrivals::default());
-    let hook = format!("http://{}/hook", start_receiver(arrivals.clone()).await?);
+    let (receiver, _receiver_task) = start_receiver(arrivals.clone()).await?;
+    let hook = format!("http://{receiver}/hook");
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(args.max_in_flight.max(args.ceiling_posters))
@@ -762,10 +604,7 @@ pub async fn run(args: SvixArgs) -> anyhow::Result<()> {
         seconds: args.seconds,
         warmup: args.warmup,
         phases,
-        unexpected: *arrivals
-            .unexpected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()),
+        unexpected: arrivals.unexpected.load(Ordering::Relaxed),
     };
     std::fs::create_dir_all(&args.out_dir)?;
     let path = args.out_dir.join("svix.json");
