@@ -6,6 +6,7 @@ use super::audit::append_audit_in;
 use super::continuity::{cancel_continuity, journey_has_check, raise_continuity, refresh_incoming};
 use super::decode::{alert_from_row, col, parsed, person_from_row, planned_from_row};
 use super::engine::{Db, EngineStore, LOCK_PERSON, Tx, begin_write, now};
+use super::feed_set::apply_chunk_set;
 use crate::disclosure::WriteAudit;
 use crate::model::*;
 use crate::{FeedEntry, Result, StoreError, events};
@@ -38,8 +39,27 @@ pub(super) async fn apply_feed(
             while entries.peek().is_some() {
                 let chunk: Vec<(usize, FeedEntry)> = entries.by_ref().take(PARTIAL_CHUNK).collect();
                 let mut attempt = 0;
+                // Set-based first (feed_set.rs); item by item when the chunk
+                // needs it or the set-based writes failed unexpectedly.
+                let mut set_based = true;
                 loop {
-                    match apply_chunk(pool, &chunk, source, now, audit).await {
+                    let applied = if set_based {
+                        match apply_chunk_set(pool, &chunk, source, now, audit).await {
+                            Ok(Some(done)) => Ok(done),
+                            Ok(None) => {
+                                set_based = false;
+                                continue;
+                            }
+                            Err(e) if is_retryable(&e) => Err(e),
+                            Err(_) => {
+                                set_based = false;
+                                continue;
+                            }
+                        }
+                    } else {
+                        apply_chunk(pool, &chunk, source, now, audit).await
+                    };
+                    match applied {
                         Ok(done) => {
                             outcomes.extend(done);
                             break;

@@ -32,6 +32,7 @@ mod continuity;
 mod decode;
 mod delivery;
 mod feed;
+mod feed_set;
 mod identity;
 mod lifecycle;
 mod notices;
