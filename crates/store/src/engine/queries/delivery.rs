@@ -193,6 +193,17 @@ pub(super) async fn fan_out(
     let cursor: i64 = col(&row, "seq")?;
     let gap_at: Option<i64> = col(&row, "gap_at")?;
     let horizon: Option<i64> = col(&row, "horizon")?;
+    // The oldest transaction still running, seen *before* the outbox is read:
+    // if it is past the horizon, every writer that could fill the gap had
+    // committed before the read below, so the read shows its event. (Taken
+    // after the read, a writer committing in between would be missed.)
+    let xmin_before_read = match (gap_at, SNAPSHOT) {
+        (Some(_), Some(sql)) => Some(col::<i64>(
+            &sqlx::query(sql).fetch_one(&mut *tx).await?,
+            "xmin",
+        )?),
+        _ => None,
+    };
     let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
         .bind(cursor)
         .bind(limit)
@@ -216,7 +227,7 @@ pub(super) async fn fan_out(
         let e = outbox_from_row(r)?;
         let expected = last + 1;
         if e.seq > expected {
-            match gap_state(&mut tx, expected, gap_at, horizon).await? {
+            match gap_state(&mut tx, expected, gap_at, horizon, xmin_before_read).await? {
                 Gap::Hole => {}
                 Gap::Wait { horizon } => {
                     waiting = Some((expected, horizon));
@@ -251,24 +262,32 @@ pub(super) enum Gap {
 
 /// Decides a gap at `expected`. With one writer (SQLite) commits are in
 /// sequence order, so a gap is always a hole. On PostgreSQL a gap first seen
-/// records the snapshot's xmax; once the oldest transaction still running is
-/// past it, every transaction that could fill the gap has finished.
+/// records the xmax of a snapshot taken *after* the outbox read that showed
+/// the gap (every writer holding a number in the gap had its transaction id by
+/// then: an outbox insert always follows the `people` update that gives the
+/// transaction its id). Once the oldest transaction still running, seen
+/// *before* a later read (`xmin_before_read`), is past that horizon, every
+/// transaction that could fill the gap committed or rolled back before the
+/// read, so a gap the read still shows is a hole.
 pub(super) async fn gap_state(
     tx: &mut Tx<'_>,
     expected: i64,
     gap_at: Option<i64>,
     horizon: Option<i64>,
+    xmin_before_read: Option<i64>,
 ) -> Result<Gap> {
     let Some(snapshot_sql) = SNAPSHOT else {
         return Ok(Gap::Hole);
     };
-    let snap = sqlx::query(snapshot_sql).fetch_one(&mut **tx).await?;
-    let xmin: i64 = col(&snap, "xmin")?;
-    let xmax: i64 = col(&snap, "xmax")?;
-    match (gap_at, horizon) {
-        (Some(at), Some(h)) if at == expected && xmin >= h => Ok(Gap::Hole),
-        (Some(at), Some(h)) if at == expected => Ok(Gap::Wait { horizon: h }),
-        _ => Ok(Gap::Wait { horizon: xmax }),
+    match (gap_at, horizon, xmin_before_read) {
+        (Some(at), Some(h), Some(xmin)) if at == expected && xmin >= h => Ok(Gap::Hole),
+        (Some(at), Some(h), _) if at == expected => Ok(Gap::Wait { horizon: h }),
+        _ => {
+            let snap = sqlx::query(snapshot_sql).fetch_one(&mut **tx).await?;
+            Ok(Gap::Wait {
+                horizon: col(&snap, "xmax")?,
+            })
+        }
     }
 }
 
