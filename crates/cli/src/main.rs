@@ -66,6 +66,11 @@ enum Command {
         /// Also publish every event (thin: no record data) to NATS JetStream, e.g. nats://127.0.0.1:4222.
         #[arg(long, env = "GATEHOUSE_NATS_URL")]
         nats_url: Option<String>,
+        /// How long a failing webhook delivery holds back the same person's
+        /// later events before they flow on past it, e.g. 60s, 500ms.
+        #[arg(long, env = "GATEHOUSE_DELIVERY_HOLD", default_value = "60s",
+              value_parser = witness::parse_duration)]
+        delivery_hold: std::time::Duration,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -179,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             audit_key,
             checkpoint_every,
             nats_url,
+            delivery_hold,
             tls,
             identity,
         } => {
@@ -193,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
                 checkpoint_every,
                 delivery: gatehouse_server::delivery::DeliveryConfig {
                     nats_url,
+                    hold: delivery_hold,
                     ..Default::default()
                 },
                 tls: tls.config(),

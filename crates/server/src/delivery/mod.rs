@@ -55,6 +55,9 @@ pub struct DeliveryConfig {
     pub lease: Duration,
     /// Deliveries claimed per round.
     pub batch: i64,
+    /// How long a failing event holds back its person's later events (per
+    /// subscription) before they flow on past it; it keeps its own retries.
+    pub hold: Duration,
     /// Publish every event to NATS JetStream here (`nats://host:port`).
     pub nats_url: Option<String>,
     /// The latest signed audit checkpoint, sent with every webhook delivery
@@ -71,6 +74,7 @@ impl Default for DeliveryConfig {
             attempt_timeout: Duration::from_secs(10),
             lease: Duration::from_secs(30),
             batch: 256,
+            hold: Duration::from_secs(60),
             nats_url: None,
             checkpoint: crate::audit::checkpoints::no_note(),
         }
@@ -209,10 +213,17 @@ impl Delivery {
         }
         let now = self.clock().now();
         let lease = chrono::Duration::from_std(self.inner.config.lease)?;
+        let hold = chrono::Duration::from_std(self.inner.config.hold)?;
         let claimed = self
             .inner
             .store
-            .claim_deliveries(&self.inner.owner, now, now + lease, self.inner.config.batch)
+            .claim_deliveries(
+                &self.inner.owner,
+                now,
+                now + lease,
+                now - hold,
+                self.inner.config.batch,
+            )
             .await?;
         let full = claimed.len() as i64 == self.inner.config.batch;
         // Each attempt is its own task: a slow or dead endpoint holds only its

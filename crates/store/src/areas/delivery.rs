@@ -66,12 +66,15 @@ pub trait DeliveryStore: Send + Sync {
     /// The first outbox sequence recorded at or after `at`.
     async fn outbox_seq_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64>;
 
-    /// Leases due deliveries (the oldest pending of each person per subscription) to `owner`.
+    /// Leases due deliveries to `owner`: per person and subscription, the
+    /// oldest pending, or a later one once every earlier pending delivery has
+    /// been tried and was fanned out before `hold_from` (the bounded hold).
     async fn claim_deliveries(
         &self,
         owner: &str,
         now: chrono::DateTime<chrono::Utc>,
         lease_until: chrono::DateTime<chrono::Utc>,
+        hold_from: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>>;
 

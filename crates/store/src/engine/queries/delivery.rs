@@ -67,8 +67,8 @@ pub(super) async fn create_subscription(
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = begin_write(pool).await?;
     sqlx::query(
-        "INSERT INTO subscriptions (id, consumer, url, event_types, establishments, secrets, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+        "INSERT INTO subscriptions (id, consumer, url, event_types, establishments, secrets, status, created_at, updated_at, start_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, (SELECT COALESCE(MAX(seq), 0) FROM outbox))",
     )
     .bind(&id)
     .bind(&new.consumer)
@@ -212,13 +212,16 @@ pub(super) async fn fan_out(
     if rows.is_empty() {
         return Ok(0);
     }
-    let subs: Vec<SubscriptionRecord> =
+    // Each subscription with the last outbox sequence written before it: it is
+    // owed only what comes after (a replay asks for more).
+    let subs: Vec<(SubscriptionRecord, i64)> =
         sqlx::query("SELECT * FROM subscriptions WHERE status <> 'deleted'")
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(subscription_from_row)
+            .map(|r| Ok((subscription_from_row(r)?, col::<i64>(r, "start_seq")?)))
             .collect::<Result<_>>()?;
+    let every: Vec<SubscriptionRecord> = subs.iter().map(|(s, _)| s.clone()).collect();
     let mut last = cursor;
     let mut processed = 0;
     // Where the cursor now waits for a gap to fill, and until which transaction horizon.
@@ -235,7 +238,17 @@ pub(super) async fn fan_out(
                 }
             }
         }
-        for sub in plan(&subs, &e) {
+        let chosen = if subs.iter().all(|(_, start)| e.seq > *start) {
+            plan(&every, &e)
+        } else {
+            let owed: Vec<SubscriptionRecord> = subs
+                .iter()
+                .filter(|(_, start)| e.seq > *start)
+                .map(|(s, _)| s.clone())
+                .collect();
+            plan(&owed, &e)
+        };
+        for sub in chosen {
             insert_delivery(&mut tx, &sub, &e, now, false).await?;
         }
         last = e.seq;
@@ -402,48 +415,87 @@ pub(super) async fn claim_deliveries(
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    hold_from: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>> {
     let mut tx = begin_write(pool).await?;
+    // An earlier pending delivery of the same person holds this one back while
+    // it is untried or in flight (attempts = 0), or failing but fanned out
+    // after `hold_from`: so a person's order holds for at most the hold, and
+    // then later events flow past a failing one, which keeps its own schedule.
     let sql = format!(
         "SELECT d.subscription_id, d.outbox_seq, d.attempts FROM deliveries d \
          JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active' \
          WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
          AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.subject = d.subject \
-                         AND e.status = 'pending' AND e.outbox_seq < d.outbox_seq) \
+                         AND e.status = 'pending' AND e.outbox_seq < d.outbox_seq \
+                         AND (e.attempts = 0 OR e.created_at > $3)) \
          ORDER BY d.outbox_seq LIMIT $2{CLAIM_LOCK}"
     );
     // Built from constants only: no input reaches the text.
     let due = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(limit)
+        .bind(hold_from)
         .fetch_all(&mut *tx)
         .await?;
-    let mut out = Vec::with_capacity(due.len());
+    if due.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut picked = Vec::with_capacity(due.len());
     for r in &due {
-        let sub: String = col(r, "subscription_id")?;
-        let seq: i64 = col(r, "outbox_seq")?;
-        sqlx::query("UPDATE deliveries SET lease_owner = $3, lease_until = $4 WHERE subscription_id = $1 AND outbox_seq = $2")
-            .bind(&sub)
-            .bind(seq)
-            .bind(owner)
-            .bind(lease_until)
-            .execute(&mut *tx)
-            .await?;
-        let event = outbox_from_row(
-            &sqlx::query("SELECT * FROM outbox WHERE seq = $1")
-                .bind(seq)
-                .fetch_one(&mut *tx)
-                .await?,
-        )?;
-        out.push(ClaimedDelivery {
-            subscription_id: sub,
-            attempts: col(r, "attempts")?,
-            event,
-        });
+        picked.push((
+            col::<String>(r, "subscription_id")?,
+            col::<i64>(r, "outbox_seq")?,
+            col::<i64>(r, "attempts")?,
+        ));
+    }
+    // One statement leases the round, one reads its events.
+    let mut lease = sqlx::QueryBuilder::<Db>::new("UPDATE deliveries SET lease_owner = ");
+    lease
+        .push_bind(owner)
+        .push(", lease_until = ")
+        .push_bind(lease_until);
+    lease.push(" WHERE (subscription_id, outbox_seq) IN (VALUES ");
+    for (i, (sub, seq, _)) in picked.iter().enumerate() {
+        lease
+            .push(if i == 0 { "(" } else { ", (" })
+            .push_bind(sub.as_str())
+            .push(", ")
+            .push_bind(*seq)
+            .push(")");
+    }
+    lease.push(")");
+    lease.build().execute(&mut *tx).await?;
+    let mut seqs: Vec<i64> = picked.iter().map(|p| p.1).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut read = sqlx::QueryBuilder::<Db>::new("SELECT * FROM outbox WHERE seq IN (");
+    let mut list = read.separated(", ");
+    for seq in &seqs {
+        list.push_bind(*seq);
+    }
+    list.push_unseparated(")");
+    let mut events = std::collections::HashMap::with_capacity(seqs.len());
+    for r in read.build().fetch_all(&mut *tx).await? {
+        let e = outbox_from_row(&r)?;
+        events.insert(e.seq, e);
     }
     tx.commit().await?;
-    Ok(out)
+    picked
+        .into_iter()
+        .map(|(subscription_id, seq, attempts)| {
+            let event = events
+                .get(&seq)
+                .cloned()
+                .ok_or_else(|| StoreError::corrupt("deliveries.outbox_seq"))?;
+            Ok(ClaimedDelivery {
+                subscription_id,
+                attempts,
+                event,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn finish_delivery(
@@ -643,9 +695,10 @@ impl crate::DeliveryStore for EngineStore {
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        hold_from: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>> {
-        claim_deliveries(&self.writer, owner, now, lease_until, limit).await
+        claim_deliveries(&self.writer, owner, now, lease_until, hold_from, limit).await
     }
     async fn finish_delivery(
         &self,
