@@ -486,9 +486,21 @@ pub struct SubscriptionRecord {
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
     pub subscription_id: String,
+    /// The subscription as it stood when the delivery was claimed (read in the
+    /// claim's transaction, so the attempt needs no read of its own).
+    pub subscription: SubscriptionRecord,
     /// Attempts made before this one.
     pub attempts: i64,
     pub event: OutboxEvent,
+}
+
+/// How one claimed delivery ended, to be written with others in one transaction.
+#[derive(Debug, Clone)]
+pub struct FinishedAttempt {
+    pub subscription_id: String,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub result: AttemptResult,
 }
 
 /// How an attempt ended.

@@ -13,6 +13,7 @@
 //! - [`envelope`]: the CloudEvents 1.0 envelope.
 //! - [`signing`]: Standard Webhooks signatures and secrets.
 //! - [`schedule`]: the retry schedule, dead letters and disabling.
+//! - [`settle`]: outcomes written in batches (group commit).
 //! - [`clock`]: the system clock, or a manual one for tests.
 //! - [`webhook`]: one delivery attempt.
 //! - [`nats`]: publishing to NATS JetStream.
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod envelope;
 pub mod nats;
 pub mod schedule;
+pub mod settle;
 pub mod signing;
 pub mod webhook;
 
@@ -100,6 +102,7 @@ struct Inner {
     /// This instance, as the owner of its leases.
     owner: String,
     http: reqwest::Client,
+    settler: settle::Settler,
     attempts_in_flight: AtomicUsize,
 }
 
@@ -118,6 +121,7 @@ impl Delivery {
             .pool_max_idle_per_host(64)
             .build()
             .expect("the HTTP client builds");
+        let settler = settle::Settler::spawn(store.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -128,6 +132,7 @@ impl Delivery {
                 published: Notify::new(),
                 owner: format!("gatehouse-{}", uuid::Uuid::new_v4().simple()),
                 http,
+                settler,
                 attempts_in_flight: AtomicUsize::new(0),
             }),
         }
@@ -355,6 +360,10 @@ impl Delivery {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub(crate) fn settler(&self) -> &settle::Settler {
+        &self.inner.settler
     }
 
     /// The plan for one subscription (replay).

@@ -5,7 +5,9 @@ use super::{Delivery, envelope, signing};
 use crate::audit::checkpoints::CHECKPOINT_HEADER;
 use crate::auth::system_principal;
 use gatehouse_policy::Purpose;
-use gatehouse_store::{AttemptResult, ClaimedDelivery, Consumer, SubscriptionStatus};
+use gatehouse_store::{
+    AttemptResult, ClaimedDelivery, Consumer, FinishedAttempt, SubscriptionStatus,
+};
 use std::collections::HashMap;
 
 /// Tries one claimed delivery and records how it went. An `Err` means the
@@ -18,13 +20,18 @@ pub async fn attempt(
 ) -> anyhow::Result<()> {
     let store = delivery.store();
     let clock = delivery.clock();
-    let Some(sub) = store.subscription(&d.subscription_id).await? else {
-        return Ok(()); // Deleted since it was claimed.
-    };
+    // Read with the claim, in its transaction: active then.
+    let sub = &d.subscription;
     let e = &d.event;
     let settle = |result: AttemptResult| async move {
-        store
-            .finish_delivery(&d.subscription_id, e.seq, clock.now(), &result)
+        delivery
+            .settler()
+            .settle(FinishedAttempt {
+                subscription_id: d.subscription_id.clone(),
+                seq: e.seq,
+                at: clock.now(),
+                result,
+            })
             .await
     };
     // The view is decided now, under the agreement in force now.

@@ -3,8 +3,9 @@
 //! Implemented for each engine in `engine/queries/delivery.rs`.
 
 use crate::{
-    AttemptResult, ClaimedDelivery, DeliveryPlan, DeliveryRecord, DeliveryStatus, NewSubscription,
-    OutboxEvent, Result, SubscriptionRecord, SubscriptionStatus, WebhookSecret, WriteAudit,
+    AttemptResult, ClaimedDelivery, DeliveryPlan, DeliveryRecord, DeliveryStatus, FinishedAttempt,
+    NewSubscription, OutboxEvent, Result, SubscriptionRecord, SubscriptionStatus, WebhookSecret,
+    WriteAudit,
 };
 use async_trait::async_trait;
 
@@ -85,6 +86,10 @@ pub trait DeliveryStore: Send + Sync {
         at: chrono::DateTime<chrono::Utc>,
         result: &AttemptResult,
     ) -> Result<()>;
+
+    /// Records many attempts' outcomes in one transaction: the successes in
+    /// one statement, each subscription's health once.
+    async fn finish_deliveries(&self, done: &[FinishedAttempt]) -> Result<()>;
 
     async fn deliveries(
         &self,

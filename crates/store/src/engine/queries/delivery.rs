@@ -481,6 +481,21 @@ pub(super) async fn claim_deliveries(
         let e = outbox_from_row(&r)?;
         events.insert(e.seq, e);
     }
+    // And the round's subscriptions, once each (the claim only took active ones).
+    let mut ids: Vec<&str> = picked.iter().map(|p| p.0.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut read = sqlx::QueryBuilder::<Db>::new("SELECT * FROM subscriptions WHERE id IN (");
+    let mut list = read.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
+    let mut subs = std::collections::HashMap::with_capacity(ids.len());
+    for r in read.build().fetch_all(&mut *tx).await? {
+        let s = subscription_from_row(&r)?;
+        subs.insert(s.id.clone(), s);
+    }
     tx.commit().await?;
     picked
         .into_iter()
@@ -489,8 +504,13 @@ pub(super) async fn claim_deliveries(
                 .get(&seq)
                 .cloned()
                 .ok_or_else(|| StoreError::corrupt("deliveries.outbox_seq"))?;
+            let subscription = subs
+                .get(&subscription_id)
+                .cloned()
+                .ok_or_else(|| StoreError::corrupt("deliveries.subscription_id"))?;
             Ok(ClaimedDelivery {
                 subscription_id,
+                subscription,
                 attempts,
                 event,
             })
@@ -506,6 +526,94 @@ pub(super) async fn finish_delivery(
     result: &AttemptResult,
 ) -> Result<()> {
     let mut tx = begin_write(pool).await?;
+    finish_one(&mut tx, subscription, seq, at, result).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Successes per statement: four parameters each, far under either engine's limit.
+const FINISH_CHUNK: usize = 200;
+
+/// Many outcomes, one transaction. Successes (nearly all of them) are one
+/// `UPDATE … FROM (VALUES …)` per chunk and one update per subscription;
+/// failures, rare, go one by one as in [`finish_delivery`]. Subscriptions are
+/// updated in id order, so two instances finishing at once cannot deadlock on them.
+pub(super) async fn finish_deliveries(
+    pool: &sqlx::Pool<Db>,
+    done: &[FinishedAttempt],
+) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let mut delivered: Vec<(&FinishedAttempt, u16)> = done
+        .iter()
+        .filter_map(|f| match f.result {
+            AttemptResult::Delivered { status } => Some((f, status)),
+            _ => None,
+        })
+        .collect();
+    delivered.sort_by(|a, b| {
+        (a.0.subscription_id.as_str(), a.0.seq).cmp(&(b.0.subscription_id.as_str(), b.0.seq))
+    });
+    let mut tx = begin_write(pool).await?;
+    for part in delivered.chunks(FINISH_CHUNK) {
+        let mut qb = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = v.column3, \
+             last_status = v.column4, last_error = NULL, lease_owner = NULL, lease_until = NULL FROM (VALUES ",
+        );
+        for (i, (f, status)) in part.iter().enumerate() {
+            qb.push(if i == 0 { "(" } else { ", (" })
+                .push_bind(f.subscription_id.as_str())
+                .push(", ")
+                .push_bind(f.seq)
+                .push(", ")
+                .push_bind(f.at)
+                .push(", ")
+                .push_bind(i64::from(*status))
+                .push(")");
+        }
+        qb.push(") AS v WHERE deliveries.subscription_id = v.column1 AND deliveries.outbox_seq = v.column2");
+        qb.build().execute(&mut *tx).await?;
+    }
+    // Each subscription's health once: its latest success.
+    let mut last_success: std::collections::BTreeMap<&str, DateTime<Utc>> = Default::default();
+    for (f, _) in &delivered {
+        let at = last_success
+            .entry(f.subscription_id.as_str())
+            .or_insert(f.at);
+        *at = (*at).max(f.at);
+    }
+    for (sub, at) in last_success {
+        sqlx::query(
+            "UPDATE subscriptions SET failing_since = NULL, last_success_at = $2 WHERE id = $1",
+        )
+        .bind(sub)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut failed: Vec<&FinishedAttempt> = done
+        .iter()
+        .filter(|f| !matches!(f.result, AttemptResult::Delivered { .. }))
+        .collect();
+    failed.sort_by(|a, b| {
+        (a.subscription_id.as_str(), a.seq).cmp(&(b.subscription_id.as_str(), b.seq))
+    });
+    for f in failed {
+        finish_one(&mut tx, &f.subscription_id, f.seq, f.at, &f.result).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One outcome, in the caller's transaction.
+async fn finish_one(
+    tx: &mut Tx<'_>,
+    subscription: &str,
+    seq: i64,
+    at: DateTime<Utc>,
+    result: &AttemptResult,
+) -> Result<()> {
     match result {
         AttemptResult::Delivered { status } => {
             sqlx::query(
@@ -516,14 +624,14 @@ pub(super) async fn finish_delivery(
             .bind(seq)
             .bind(at)
             .bind(i64::from(*status))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             sqlx::query(
                 "UPDATE subscriptions SET failing_since = NULL, last_success_at = $2 WHERE id = $1",
             )
             .bind(subscription)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         AttemptResult::Retry {
@@ -540,9 +648,9 @@ pub(super) async fn finish_delivery(
             .bind(next)
             .bind(status.map(i64::from))
             .bind(error)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-            failing(&mut tx, subscription, at).await?;
+            failing(tx, subscription, at).await?;
         }
         AttemptResult::Dead { status, error } => {
             sqlx::query(
@@ -553,12 +661,11 @@ pub(super) async fn finish_delivery(
             .bind(seq)
             .bind(status.map(i64::from))
             .bind(error)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-            failing(&mut tx, subscription, at).await?;
+            failing(tx, subscription, at).await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -708,6 +815,9 @@ impl crate::DeliveryStore for EngineStore {
         result: &AttemptResult,
     ) -> Result<()> {
         finish_delivery(&self.writer, subscription, seq, at, result).await
+    }
+    async fn finish_deliveries(&self, done: &[FinishedAttempt]) -> Result<()> {
+        finish_deliveries(&self.writer, done).await
     }
     async fn deliveries(
         &self,
