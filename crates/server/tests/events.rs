@@ -1,7 +1,8 @@
 //! Real-time events on both engines: signed webhooks to entitled subscribers
 //! only, in order per person, retried on the schedule, dead letters, replay,
 //! secret rotation, a dead endpoint that delays nobody else, the pull feed
-//! with long-poll, and two instances on PostgreSQL delivering each event once.
+//! with long-poll, and two instances on PostgreSQL delivering each event once, the
+//! one woken by the other's commit (LISTEN/NOTIFY) rather than its poll.
 
 mod common;
 
@@ -514,6 +515,34 @@ async fn two_instances_on_postgres_deliver_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), expected, "every event delivered");
     assert_eq!(total, expected, "and none twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_written_on_one_instance_is_sent_by_another_without_waiting_for_its_poll() {
+    // The writing instance sends no webhooks; the sending one polls only every
+    // minute, so only the commit's notification can wake it in time.
+    let app = common::TestApp::spawn_with(
+        gatehouse_store::EngineKind::Postgres,
+        "listen_notify",
+        |c| c.delivery.webhooks = false,
+    )
+    .await;
+    seed(&app).await;
+    let r = Receiver::start(Behaviour::Accept).await;
+    subscribe(&app, "lei-health", &r.url, &["uk.gatehouse.alert.*"], &[]).await;
+    let _sender = app
+        .another_instance_with(|c| c.delivery.poll_interval = Duration::from_secs(60))
+        .await;
+    // Let the sender's first round (at start-up) pass.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 0..3 {
+        let (s, _) = app
+            .feed(&json!([acct_alert(&format!("ln-{i}"), "A1234BC")]))
+            .await;
+        assert_eq!(s, 200);
+        let got = r.wait_for(i + 1, Duration::from_secs(5)).await;
+        assert_eq!(got.len(), i + 1, "event {i} was sent by the other instance");
+    }
 }
 
 on_both_engines!(

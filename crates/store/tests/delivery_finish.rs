@@ -36,11 +36,6 @@ fn audit() -> WriteAudit {
     WriteAudit::system("store-test", "test", "test", vec![])
 }
 
-fn cell_move(id: &str, who: &str, h: i64, cell: &str) -> Value {
-    json!({"id": id, "type": "gatehouse.movement", "occurredAt": t(h).to_rfc3339(), "prisonNumber": who,
-           "movement": {"kind": "cell-move", "establishment": "LEI", "cell": cell}})
-}
-
 fn reception(id: &str, who: &str, h: i64) -> Value {
     json!({"id": id, "type": "gatehouse.movement", "occurredAt": t(h).to_rfc3339(), "prisonNumber": who,
            "movement": {"kind": "reception", "establishment": "LEI", "cell": "LEI-A-1-001"}})

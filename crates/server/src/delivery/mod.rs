@@ -19,7 +19,9 @@
 //! - [`nats`]: publishing to NATS JetStream.
 //!
 //! Latency: a write wakes the dispatcher in the same process at once; other
-//! instances (PostgreSQL) find new work on their next poll (`poll_interval`).
+//! instances (PostgreSQL) are woken at its commit by `LISTEN/NOTIFY` on
+//! `gatehouse_outbox`, and every instance still polls (`poll_interval`) for
+//! retries that fall due and in case a notification was lost.
 
 pub mod catalogue;
 pub mod clock;
@@ -166,6 +168,28 @@ impl Delivery {
         let me = self.clone();
         let run_stop = stop.clone();
         tokio::spawn(async move { me.run(run_stop).await });
+        // Other instances' writes (PostgreSQL): wake at their commit, not at the next poll.
+        let me = self.clone();
+        let mut listen_stop = stop.clone();
+        tokio::spawn(async move {
+            let mut wakeups = match me.inner.store.outbox_wakeups().await {
+                Ok(Some(w)) => w,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other instances' events; finding them by polling");
+                    return;
+                }
+            };
+            loop {
+                tokio::select! {
+                    woke = wakeups.recv() => match woke {
+                        Some(()) => me.wake(),
+                        None => return,
+                    },
+                    _ = listen_stop.changed() => return,
+                }
+            }
+        });
         if let Some(url) = self.inner.config.nats_url.clone() {
             let me = self.clone();
             tokio::spawn(async move { nats::run(me, url, stop).await });

@@ -180,12 +180,18 @@ impl TestApp {
     /// A second Gatehouse instance on the same database (its own connections),
     /// as a scaled-out deployment runs; it stops when the handle is dropped.
     pub async fn another_instance(&self) -> Instance {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// [`another_instance`](Self::another_instance), with its configuration adjusted.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut ServerConfig)) -> Instance {
         let store = gatehouse_store::connect(&self.url).await.unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             audit_key: Some(self.audit_key.clone()),
             ..ServerConfig::default()
         };
+        adjust(&mut config);
         let app = Application::build_with_store(config, store).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

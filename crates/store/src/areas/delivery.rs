@@ -91,6 +91,12 @@ pub trait DeliveryStore: Send + Sync {
     /// one statement, each subscription's health once.
     async fn finish_deliveries(&self, done: &[FinishedAttempt]) -> Result<()>;
 
+    /// A wake-up whenever any instance commits outbox events (PostgreSQL
+    /// `LISTEN/NOTIFY`), so a scaled-out dispatcher need not wait for its
+    /// poll; `None` where one process holds the database (SQLite) and wakes
+    /// its own dispatcher.
+    async fn outbox_wakeups(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>>;
+
     async fn deliveries(
         &self,
         subscription: &str,

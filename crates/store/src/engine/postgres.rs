@@ -62,5 +62,34 @@ impl EngineStore {
     }
 }
 
+/// The channel the `outbox_notify` trigger (migration 0013) notifies at
+/// every commit that added outbox events.
+const OUTBOX_CHANNEL: &str = "gatehouse_outbox";
+
+/// Wake-ups for this instance's dispatcher whenever any instance commits an
+/// outbox event. The listener has its own connection; sqlx's `PgListener`
+/// reconnects by itself, and since notifications sent while it was away are
+/// lost, a reconnect is itself a wake-up (the dispatcher then looks).
+async fn outbox_wakeups(
+    pool: &sqlx::Pool<Db>,
+) -> crate::Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(OUTBOX_CHANNEL).await?;
+    let (wake, wakeups) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = listener.try_recv().await {
+                tracing::warn!(error = %e, "outbox listener lost its connection; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            // Full: a wake-up is already pending, which is as good.
+            if let Err(tokio::sync::mpsc::error::TrySendError::Closed(())) = wake.try_send(()) {
+                return;
+            }
+        }
+    });
+    Ok(Some(wakeups))
+}
+
 #[path = "queries/mod.rs"]
 mod queries;

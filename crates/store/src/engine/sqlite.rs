@@ -82,5 +82,13 @@ impl EngineStore {
     }
 }
 
+/// One process holds a SQLite database: its writes wake its own dispatcher
+/// directly, and there is no other instance to hear from.
+async fn outbox_wakeups(
+    _pool: &sqlx::Pool<Db>,
+) -> crate::Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+    Ok(None)
+}
+
 #[path = "queries/mod.rs"]
 mod queries;

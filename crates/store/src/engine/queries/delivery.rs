@@ -12,7 +12,7 @@
 use super::audit::record_change;
 use super::decode::{col, parsed};
 use super::engine::{
-    CLAIM_LOCK, Db, DbRow, EngineStore, LOCK_CURSOR, SNAPSHOT, Tx, begin_write, now,
+    CLAIM_LOCK, Db, DbRow, EngineStore, LOCK_CURSOR, SNAPSHOT, Tx, begin_write, now, outbox_wakeups,
 };
 use super::notices::json_text;
 use super::reads::outbox_after;
@@ -818,6 +818,9 @@ impl crate::DeliveryStore for EngineStore {
     }
     async fn finish_deliveries(&self, done: &[FinishedAttempt]) -> Result<()> {
         finish_deliveries(&self.writer, done).await
+    }
+    async fn outbox_wakeups(&self) -> Result<Option<tokio::sync::mpsc::Receiver<()>>> {
+        outbox_wakeups(&self.writer).await
     }
     async fn deliveries(
         &self,

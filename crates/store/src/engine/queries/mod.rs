@@ -15,7 +15,7 @@
 mod engine {
     pub(super) use super::super::{
         CLAIM_LOCK, Db, ENGINE, EngineStore, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PERSON, MIGRATOR,
-        SNAPSHOT, begin_write, now,
+        SNAPSHOT, begin_write, now, outbox_wakeups,
     };
 
     /// A write transaction on this engine.
