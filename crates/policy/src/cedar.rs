@@ -1,8 +1,10 @@
 //! The Cedar authorizer. Agreements are compiled once per content hash and
 //! cached, so changing a consumer's agreement takes effect at its next request:
-//! no restart, no deploy.
+//! no restart, no deploy. Answers are remembered by all their inputs
+//! ([`crate::memo`]), so a question asked again is not evaluated again.
 
 use crate::agreement::SCHEMA;
+use crate::memo::{self, Answer, DecisionMemo};
 use crate::{Action, Agreement, AgreementError, Authorizer, Decision, Purpose, Request, Resource};
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, RestrictedExpression,
@@ -15,6 +17,7 @@ use std::sync::{Arc, RwLock};
 pub struct CedarAuthorizer {
     compiled: RwLock<HashMap<String, Arc<PolicySet>>>,
     engine: cedar_policy::Authorizer,
+    memo: DecisionMemo,
 }
 
 /// An entity uid from a type and any id: built, never parsed, so no id can break it.
@@ -53,6 +56,28 @@ impl CedarAuthorizer {
             .expect("cache lock")
             .insert(agreement.hash.clone(), set.clone());
         Ok(set)
+    }
+
+    /// How many answers are remembered (for tests and metrics).
+    pub fn remembered(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// [`Self::evaluate`], or its remembered answer for the same inputs.
+    /// `set` is the agreement's, whose hash is part of the key.
+    fn evaluate_remembered(
+        &self,
+        set: &PolicySet,
+        r: &Request<'_>,
+        action: Action,
+    ) -> Result<Answer, String> {
+        let key = memo::key(r, action);
+        if let Some(answer) = self.memo.get(&key) {
+            return Ok(answer);
+        }
+        let answer = self.evaluate(set, r, action)?;
+        self.memo.put(key, answer.clone());
+        Ok(answer)
     }
 
     fn evaluate(
@@ -163,11 +188,14 @@ impl CedarAuthorizer {
         )
         .map_err(|e| e.to_string())?;
         let response = self.engine.is_authorized(&request, set, &entities);
-        let ids: Vec<String> = response
+        let mut ids: Vec<String> = response
             .diagnostics()
             .reason()
             .map(|id| id.to_string())
             .collect();
+        // Cedar gives the deciding policies as a set, in no fixed order: sorted,
+        // the same question always gets the same answer and the same record.
+        ids.sort_unstable();
         Ok((response.decision() == cedar_policy::Decision::Allow, ids))
     }
 }
@@ -185,7 +213,7 @@ impl Authorizer for CedarAuthorizer {
         };
         // A person outside what the consumer may see does not exist for it.
         if matches!(r.resource, Resource::Person { .. }) && r.action != Action::SeePerson {
-            match self.evaluate(&set, r, Action::SeePerson) {
+            match self.evaluate_remembered(&set, r, Action::SeePerson) {
                 Ok((true, _)) => {}
                 Ok((false, ids)) => return Decision::Hidden { policies: ids },
                 Err(e) => {
@@ -196,7 +224,7 @@ impl Authorizer for CedarAuthorizer {
                 }
             }
         }
-        match self.evaluate(&set, r, r.action) {
+        match self.evaluate_remembered(&set, r, r.action) {
             Ok((true, ids)) => Decision::Permit { policies: ids },
             Ok((false, ids)) if r.action == Action::SeePerson => Decision::Hidden { policies: ids },
             Ok((false, ids)) if ids.is_empty() => Decision::Deny {

@@ -19,6 +19,7 @@
 pub mod action;
 pub mod agreement;
 pub mod cedar;
+pub mod memo;
 pub mod purpose;
 pub mod templates;
 

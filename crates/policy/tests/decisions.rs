@@ -264,8 +264,43 @@ fn arb_scope() -> impl Strategy<Value = Scope> {
     ]
 }
 
+/// One authorizer for every case of the property below, so its memo fills up
+/// with earlier cases' answers.
+static SHARED: std::sync::LazyLock<CedarAuthorizer> =
+    std::sync::LazyLock::new(CedarAuthorizer::new);
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A remembered answer is the answer: an authorizer that has answered many
+    /// other questions (and this one before) decides exactly as a fresh one.
+    #[test]
+    fn a_remembered_decision_equals_a_fresh_one(
+        tpl in proptest::sample::select(vec!["prison-wing", "prison-healthcare", "escort-contractor", "information-governance", "prison-feed"]),
+        scope in arb_scope(),
+        est in proptest::option::of(proptest::sample::select(vec!["LEI", "MDI", "WMI", "BWI"])),
+        incoming in proptest::option::of(proptest::sample::select(vec!["LEI", "MDI"])),
+        action in proptest::sample::select(Action::ALL.to_vec()),
+        purpose in proptest::sample::select(Purpose::ALL.to_vec()),
+        break_glass in any::<bool>(),
+        staff in proptest::option::of("[a-z]{1,8}"),
+        consent in any::<bool>(),
+        level in proptest::sample::select(vec!["instruction-only", "with-condition"]),
+    ) {
+        let t = template(tpl).unwrap();
+        let p = Principal { consumer: format!("{tpl}-c"), org_type: t.org_type, scope, on_behalf_of: staff, agreement: Agreement::template(tpl).unwrap() };
+        let code = est.map(|e| EstablishmentCode::parse(e).unwrap());
+        let resource = match action.applies_to() {
+            gatehouse_policy::action::Applies::Person => Resource::Person { establishment: code, custody: None, incoming: incoming.map(|e| EstablishmentCode::parse(e).unwrap()) },
+            gatehouse_policy::action::Applies::Notice => Resource::Notice(NoticeFacts { establishment: code, disclosure_level: level.into(), consent_recorded: consent, audience: vec!["all-staff".into()] }),
+            gatehouse_policy::action::Applies::System => Resource::System("feed"),
+        };
+        let request = Request { principal: &p, action, resource: &resource, purpose, break_glass };
+        let fresh = CedarAuthorizer::new().decide(&request);
+        prop_assert_eq!(&SHARED.decide(&request), &fresh);
+        prop_assert_eq!(&SHARED.decide(&request), &fresh, "asked again");
+        prop_assert!(SHARED.remembered() > 0);
+    }
 
     /// Whatever the inputs, a decision is made (never a panic), a person
     /// outside scope without break-glass is hidden, and only health consumers

@@ -237,6 +237,10 @@ impl Delivery {
                 break;
             }
         }
+        if fanned > 0 {
+            // The outbox is final further on: long-polling readers may go on.
+            self.inner.published.notify_waiters();
+        }
         if !self.inner.config.webhooks {
             return Ok(fanned >= 500);
         }
