@@ -130,6 +130,12 @@ pub struct DeliveryArgs {
     /// Keep the benchmark database (SQLite file, PostgreSQL schema) instead of dropping it.
     #[arg(long)]
     pub keep: bool,
+    /// PostgreSQL: 2 runs a second Gatehouse instance on the same database.
+    /// Events are posted to the first, which sends no webhooks; the second
+    /// sends them, woken by the first's commits (LISTEN/NOTIFY). SQLite
+    /// always runs one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub instances: u8,
 }
 
 // ---------------------------------------------------------------- the receiver
@@ -981,6 +987,8 @@ struct Report {
     benchmark: &'static str,
     engine: &'static str,
     recorded_at: DateTime<Utc>,
+    /// Gatehouse instances: 2 when one stores and the other sends.
+    instances: u8,
     cores: usize,
     people: usize,
     rate: f64,
@@ -1027,17 +1035,34 @@ async fn run_engine(engine: EngineKind, args: &DeliveryArgs) -> anyhow::Result<R
         "gatehouse-bench-delivery-{}.audit-key",
         uuid::Uuid::new_v4().simple()
     ));
-    let config = ServerConfig {
+    let instances = if pg { args.instances } else { 1 };
+    let mut config = ServerConfig {
         listen: "127.0.0.1:0".parse()?,
         audit_key: Some(audit_key.clone()),
         ..ServerConfig::default()
     };
-    let app = Application::build_with_store(config, store.clone()).await?;
+    // Two instances: the one posted to only stores and fans out.
+    config.delivery.webhooks = instances == 1;
+    let app = Application::build_with_store(config.clone(), store.clone()).await?;
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
+    // The sending instance: its own connections to the same database.
+    let (second_stop, second) = if instances == 2 {
+        let mut config = config;
+        config.delivery.webhooks = true;
+        let app =
+            Application::build_with_store(config, gatehouse_store::connect(&url).await?).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        (Some(stop), Some(server))
+    } else {
+        (None, None)
+    };
 
     let arrivals = Arc::new(Arrivals::default());
     let (receiver_addr, receiver) = start_receiver(arrivals.clone()).await?;
@@ -1160,6 +1185,10 @@ async fn run_engine(engine: EngineKind, args: &DeliveryArgs) -> anyhow::Result<R
 
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    if let (Some(stop), Some(server)) = (second_stop, second) {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    }
     receiver.abort();
     let _ = std::fs::remove_file(&audit_key);
     if args.keep {
@@ -1173,6 +1202,7 @@ async fn run_engine(engine: EngineKind, args: &DeliveryArgs) -> anyhow::Result<R
         benchmark: "delivery",
         engine: engine.as_str(),
         recorded_at: Utc::now(),
+        instances,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         people: people.len(),
         rate: args.rate,
