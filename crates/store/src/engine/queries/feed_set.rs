@@ -977,41 +977,87 @@ impl<'a> FeedSet<'a> {
             qb.build().execute(&mut **tx).await?;
         }
 
+        // One update per shape of change (which column groups it sets), each
+        // `UPDATE … FROM (VALUES …)`: a few statements for the chunk's people,
+        // not one per person. Each shape sets exactly what the item-by-item
+        // path would.
+        let mut shapes: std::collections::BTreeMap<
+            (bool, bool, bool),
+            Vec<(&String, &HeldPerson)>,
+        > = Default::default();
         for (pn, p) in self.people.iter().filter(|(_, p)| p.touched) {
-            let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE people SET updated_at = ");
-            qb.push_bind(now)
-                .push(", event_seq = ")
-                .push_bind(p.event_seq);
-            if p.details_changed {
-                let d = p.details.as_ref().expect("changed details are held");
-                qb.push(", given_name = ")
-                    .push_bind(d.name.given_name.clone());
-                qb.push(", family_name = ")
-                    .push_bind(d.name.family_name.clone());
-                qb.push(", family_name_key = ")
-                    .push_bind(d.name.family_name.to_uppercase());
-                qb.push(", date_of_birth = ").push_bind(d.date_of_birth);
-                qb.push(", details_source = ").push_bind(source.to_owned());
+            let shape = (
+                p.details_changed,
+                p.details_changed || p.details_as_of_changed,
+                p.custody_changed,
+            );
+            shapes.entry(shape).or_default().push((pn, p));
+        }
+        for ((details, as_of, custody), people) in shapes {
+            let mut set = vec!["updated_at", "event_seq"];
+            if details {
+                set.extend([
+                    "given_name",
+                    "family_name",
+                    "family_name_key",
+                    "date_of_birth",
+                    "details_source",
+                ]);
             }
-            if p.details_changed || p.details_as_of_changed {
-                qb.push(", details_as_of = ").push_bind(p.details_as_of);
+            if as_of {
+                set.push("details_as_of");
             }
-            if p.custody_changed {
-                let c = p.custody.as_ref().expect("changed custody is held");
-                qb.push(", custody_status = ").push_bind(c.status.as_str());
-                qb.push(", establishment = ")
-                    .push_bind(c.establishment.as_str().to_owned());
-                qb.push(", location = ")
-                    .push_bind(c.location.as_str().to_owned());
-                qb.push(", cell = ")
-                    .push_bind(c.cell.as_ref().map(|c| c.as_str().to_owned()));
-                qb.push(", destination = ")
-                    .push_bind(c.destination.as_ref().map(|d| d.as_str().to_owned()));
-                qb.push(", custody_since = ").push_bind(c.since);
-                qb.push(", custody_source = ").push_bind(source.to_owned());
+            if custody {
+                set.extend([
+                    "custody_status",
+                    "establishment",
+                    "location",
+                    "cell",
+                    "destination",
+                    "custody_since",
+                    "custody_source",
+                ]);
             }
-            qb.push(" WHERE prison_number = ").push_bind(pn.clone());
-            qb.build().execute(&mut **tx).await?;
+            // VALUES columns are named column1, column2, … on both engines;
+            // column1 is the prison number.
+            let assignments: Vec<String> = set
+                .iter()
+                .enumerate()
+                .map(|(k, c)| format!("{c} = v.column{}", k + 2))
+                .collect();
+            for part in people.chunks(rows_per_statement(set.len() + 1)) {
+                let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE people SET ");
+                qb.push(assignments.join(", "));
+                qb.push(" FROM (");
+                qb.push_values(part, |mut b, (pn, p)| {
+                    b.push_bind((*pn).clone())
+                        .push_bind(now)
+                        .push_bind(p.event_seq);
+                    if details {
+                        let d = p.details.as_ref().expect("changed details are held");
+                        b.push_bind(d.name.given_name.clone())
+                            .push_bind(d.name.family_name.clone())
+                            .push_bind(d.name.family_name.to_uppercase())
+                            .push_bind(d.date_of_birth)
+                            .push_bind(source.to_owned());
+                    }
+                    if as_of {
+                        b.push_bind(p.details_as_of);
+                    }
+                    if custody {
+                        let c = p.custody.as_ref().expect("changed custody is held");
+                        b.push_bind(c.status.as_str())
+                            .push_bind(c.establishment.as_str().to_owned())
+                            .push_bind(c.location.as_str().to_owned())
+                            .push_bind(c.cell.as_ref().map(|c| c.as_str().to_owned()))
+                            .push_bind(c.destination.as_ref().map(|d| d.as_str().to_owned()))
+                            .push_bind(c.since)
+                            .push_bind(source.to_owned());
+                    }
+                });
+                qb.push(") AS v WHERE people.prison_number = v.column1");
+                qb.build().execute(&mut **tx).await?;
+            }
         }
 
         if !self.refresh_incoming.is_empty() {
