@@ -27,6 +27,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod extract;
+pub mod feed_writer;
 pub mod http;
 pub mod jwks;
 pub mod jwt;

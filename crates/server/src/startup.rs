@@ -80,6 +80,7 @@ impl Application {
             audit,
             checkpoints,
             delivery,
+            feed_writer: crate::feed_writer::FeedWriter::spawn(store.clone()),
             store,
             authorizer,
             metrics: telemetry::metrics_handle(),

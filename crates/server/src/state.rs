@@ -13,6 +13,8 @@ pub struct AppState {
     /// The signed-checkpoint service.
     pub checkpoints: Arc<crate::audit::checkpoints::Checkpointer>,
     pub store: Arc<dyn Store>,
+    /// Small partial feed writes, applied together (group commit).
+    pub feed_writer: crate::feed_writer::FeedWriter,
     /// Event delivery: woken after every change, long-polled by the pull feed.
     pub delivery: crate::delivery::Delivery,
     pub authorizer: Arc<dyn Authorizer>,

@@ -80,6 +80,16 @@ pub enum FeedEntry {
     Refused(gatehouse_domain::feed::ItemError),
 }
 
+/// One request's partial batch, to be applied with others' in one
+/// transaction (group commit): its items, the consumer that sent them (the
+/// rows' source) and its audit record.
+#[derive(Debug, Clone)]
+pub struct FeedBatch {
+    pub entries: Vec<FeedEntry>,
+    pub source: String,
+    pub audit: WriteAudit,
+}
+
 /// Opens a store from a URL: `sqlite://path` (or `sqlite::memory:`) or `postgres://…`.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {

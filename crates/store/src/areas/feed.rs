@@ -2,7 +2,7 @@
 //!
 //! Implemented for each engine in `engine/queries/feed.rs`.
 
-use crate::{BatchMode, FeedEntry, ItemOutcome, Result, WriteAudit};
+use crate::{BatchMode, FeedBatch, FeedEntry, ItemOutcome, Result, WriteAudit};
 use async_trait::async_trait;
 
 /// The prison feed: items applied in batches, with ledger, projection, outbox and audit in one transaction.
@@ -19,4 +19,10 @@ pub trait FeedStore: Send + Sync {
         source: &str,
         audit: &WriteAudit,
     ) -> Result<Vec<ItemOutcome>>;
+
+    /// Several [`BatchMode::Partial`] batches from concurrent requests applied
+    /// together, as if one after another in the order given, sharing
+    /// transactions (group commit); each item is recorded under its own
+    /// batch's audit. Returns each batch's outcomes.
+    async fn apply_feed_group(&self, batches: Vec<FeedBatch>) -> Result<Vec<Vec<ItemOutcome>>>;
 }

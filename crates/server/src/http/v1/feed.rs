@@ -18,7 +18,7 @@ use chrono::Utc;
 use gatehouse_domain::ParseError;
 use gatehouse_domain::feed::{ItemError, parse_item};
 use gatehouse_policy::{Action, Resource};
-use gatehouse_store::{BatchMode, FeedEntry, ItemOutcome, ItemStatus};
+use gatehouse_store::{BatchMode, FeedBatch, FeedEntry, ItemOutcome, ItemStatus, WriteAudit};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -175,10 +175,7 @@ pub async fn post_events(
     );
     match read_items(&body, state.max_batch_items)? {
         Shape::One(v) => {
-            let mut out = state
-                .store
-                .apply_feed(vec![to_entry(Ok(v), now)], mode, &source, &audit)
-                .await?;
+            let mut out = apply(&state, vec![to_entry(Ok(v), now)], mode, source, audit).await?;
             state.delivery.wake();
             let outcome = out
                 .pop()
@@ -187,10 +184,7 @@ pub async fn post_events(
         }
         Shape::Many(values) => {
             let entries = values.into_iter().map(|v| to_entry(v, now)).collect();
-            let items = state
-                .store
-                .apply_feed(entries, mode, &source, &audit)
-                .await?;
+            let items = apply(&state, entries, mode, source, audit).await?;
             state.delivery.wake();
             let rejected = items
                 .iter()
@@ -229,6 +223,34 @@ pub async fn post_events(
             Ok((StatusCode::OK, Json(response)).into_response())
         }
     }
+}
+
+/// Small partial batches through the group-commit writer (`feed_writer.rs`);
+/// atomic and large ones straight to the store, in their own transaction.
+async fn apply(
+    state: &AppState,
+    entries: Vec<FeedEntry>,
+    mode: BatchMode,
+    source: String,
+    audit: WriteAudit,
+) -> Result<Vec<ItemOutcome>, ApiError> {
+    if mode == BatchMode::Partial && entries.len() <= crate::feed_writer::GROUP_ITEMS {
+        let batch = FeedBatch {
+            entries,
+            source,
+            audit,
+        };
+        return state
+            .feed_writer
+            .apply(batch)
+            .await
+            .map_err(ApiError::Internal)?
+            .map_err(|e| crate::feed_writer::api_error(&e));
+    }
+    Ok(state
+        .store
+        .apply_feed(entries, mode, &source, &audit)
+        .await?)
 }
 
 /// One item: 201 when it changed the record, 200 when it did not; a refusal is a problem.

@@ -9,7 +9,7 @@ use super::engine::{Db, EngineStore, LOCK_PERSON, Tx, begin_write, now};
 use super::feed_set::apply_chunk_set;
 use crate::disclosure::WriteAudit;
 use crate::model::*;
-use crate::{FeedEntry, Result, StoreError, events};
+use crate::{FeedBatch, FeedEntry, Result, StoreError, events};
 use chrono::{DateTime, Utc};
 use gatehouse_domain::feed::{FeedCommand, FeedItem};
 use gatehouse_domain::{
@@ -38,41 +38,8 @@ pub(super) async fn apply_feed(
             let mut entries = entries.into_iter().enumerate().peekable();
             while entries.peek().is_some() {
                 let chunk: Vec<(usize, FeedEntry)> = entries.by_ref().take(PARTIAL_CHUNK).collect();
-                let mut attempt = 0;
-                // Set-based first (feed_set.rs); item by item when the chunk
-                // needs it or the set-based writes failed unexpectedly.
-                let mut set_based = true;
-                loop {
-                    let applied = if set_based {
-                        match apply_chunk_set(pool, &chunk, source, now, audit).await {
-                            Ok(Some(done)) => Ok(done),
-                            Ok(None) => {
-                                set_based = false;
-                                continue;
-                            }
-                            Err(e) if is_retryable(&e) => Err(e),
-                            Err(_) => {
-                                set_based = false;
-                                continue;
-                            }
-                        }
-                    } else {
-                        apply_chunk(pool, &chunk, source, now, audit).await
-                    };
-                    match applied {
-                        Ok(done) => {
-                            outcomes.extend(done);
-                            break;
-                        }
-                        // Writers on other instances may lock the same people in another order.
-                        Err(e) if is_retryable(&e) && attempt < 5 => {
-                            attempt += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(10 << attempt))
-                                .await;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
+                let audits = vec![audit; chunk.len()];
+                outcomes.extend(apply_partial_chunk(pool, &chunk, source, now, &audits).await?);
             }
         }
         BatchMode::Atomic => {
@@ -119,12 +86,98 @@ pub(super) async fn apply_feed(
     Ok(outcomes)
 }
 
+/// One chunk of a partial batch (or of several batches grouped: `audits` says
+/// whose record each item's is): set-based first (feed_set.rs), item by item
+/// when the chunk needs it or the set-based writes failed unexpectedly; the
+/// whole chunk again after a deadlock or serialisation failure.
+pub(super) async fn apply_partial_chunk(
+    pool: &sqlx::Pool<Db>,
+    chunk: &[(usize, FeedEntry)],
+    source: &str,
+    now: DateTime<Utc>,
+    audits: &[&WriteAudit],
+) -> Result<Vec<ItemOutcome>> {
+    let mut attempt = 0;
+    let mut set_based = true;
+    loop {
+        let applied = if set_based {
+            match apply_chunk_set(pool, chunk, source, now, audits).await {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => {
+                    set_based = false;
+                    continue;
+                }
+                Err(e) if is_retryable(&e) => Err(e),
+                Err(_) => {
+                    set_based = false;
+                    continue;
+                }
+            }
+        } else {
+            apply_chunk(pool, chunk, source, now, audits).await
+        };
+        match applied {
+            Ok(done) => return Ok(done),
+            // Writers on other instances may lock the same people in another order.
+            Err(e) if is_retryable(&e) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Several partial batches from concurrent requests, applied together (group
+/// commit): their items in arrival order, cut into chunks as one batch would
+/// be, each item recorded under its own request's audit. Only batches of the
+/// same source are grouped (the source is written with every row). Returns
+/// each batch's outcomes, indexed as in that batch. The effect is that of the
+/// batches applied one after another, in the order given.
+pub(super) async fn apply_feed_group(
+    pool: &sqlx::Pool<Db>,
+    batches: Vec<FeedBatch>,
+) -> Result<Vec<Vec<ItemOutcome>>> {
+    let now = now();
+    let mut out: Vec<Vec<ItemOutcome>> = batches
+        .iter()
+        .map(|b| Vec::with_capacity(b.entries.len()))
+        .collect();
+    let mut pending: std::collections::VecDeque<(usize, (usize, FeedEntry))> = Default::default();
+    let mut audits_of: Vec<WriteAudit> = Vec::with_capacity(batches.len());
+    let mut sources: Vec<String> = Vec::with_capacity(batches.len());
+    for (b, batch) in batches.into_iter().enumerate() {
+        audits_of.push(batch.audit);
+        sources.push(batch.source);
+        pending.extend(batch.entries.into_iter().enumerate().map(|item| (b, item)));
+    }
+    // Runs of the same source, each cut into chunks.
+    while let Some((first, _)) = pending.front() {
+        let source = sources[*first].clone();
+        let mut owners = Vec::new();
+        let mut chunk: Vec<(usize, FeedEntry)> = Vec::new();
+        while chunk.len() < PARTIAL_CHUNK
+            && pending.front().is_some_and(|(b, _)| sources[*b] == source)
+        {
+            let (b, item) = pending.pop_front().expect("front was some");
+            owners.push(b);
+            chunk.push(item);
+        }
+        let audits: Vec<&WriteAudit> = owners.iter().map(|b| &audits_of[*b]).collect();
+        let done = apply_partial_chunk(pool, &chunk, &source, now, &audits).await?;
+        for (b, o) in owners.into_iter().zip(done) {
+            out[b].push(o);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn apply_chunk(
     pool: &sqlx::Pool<Db>,
     chunk: &[(usize, FeedEntry)],
     source: &str,
     now: DateTime<Utc>,
-    audit: &WriteAudit,
+    audits: &[&WriteAudit],
 ) -> Result<Vec<ItemOutcome>> {
     let mut outcomes = Vec::with_capacity(chunk.len());
     let mut tx = begin_write(pool).await?;
@@ -155,13 +208,25 @@ pub(super) async fn apply_chunk(
     }
     // The records of the items that stood (their savepoints committed), in the
     // chunk's transaction: an item and its record commit together.
-    append_audit_in(&mut tx, &feed_records(audit, &outcomes)).await?;
+    append_audit_in(&mut tx, &feed_records_each(audits, &outcomes)).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
 
 /// One record per item that wrote to a person (stored, superseded or
 /// acknowledged), naming the event type it wrote.
+pub(super) fn feed_records_each(
+    audits: &[&WriteAudit],
+    outcomes: &[ItemOutcome],
+) -> Vec<NewDisclosure> {
+    audits
+        .iter()
+        .zip(outcomes)
+        .flat_map(|(audit, o)| feed_records(audit, std::slice::from_ref(o)))
+        .collect()
+}
+
+/// [`feed_records_each`] with one audit for every item.
 pub(super) fn feed_records(audit: &WriteAudit, outcomes: &[ItemOutcome]) -> Vec<NewDisclosure> {
     outcomes
         .iter()
@@ -997,5 +1062,8 @@ impl crate::FeedStore for EngineStore {
         audit: &WriteAudit,
     ) -> Result<Vec<ItemOutcome>> {
         apply_feed(&self.writer, items, mode, source, audit).await
+    }
+    async fn apply_feed_group(&self, batches: Vec<FeedBatch>) -> Result<Vec<Vec<ItemOutcome>>> {
+        apply_feed_group(&self.writer, batches).await
     }
 }

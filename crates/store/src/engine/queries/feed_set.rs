@@ -18,7 +18,7 @@ use super::audit::append_audit_in;
 use super::continuity::CONTINUITY_CATEGORIES;
 use super::decode::{alert_from_row, col, parsed, person_from_row, planned_from_row};
 use super::engine::{Db, ENGINE, Tx, begin_write};
-use super::feed::{feed_records, referenced_establishments};
+use super::feed::{feed_records_each, referenced_establishments};
 use crate::disclosure::WriteAudit;
 use crate::model::*;
 use crate::{FeedEntry, Result, StoreError, events};
@@ -140,7 +140,7 @@ pub(super) async fn apply_chunk_set(
     chunk: &[(usize, FeedEntry)],
     source: &str,
     now: DateTime<Utc>,
-    audit: &WriteAudit,
+    audits: &[&WriteAudit],
 ) -> Result<Option<Vec<ItemOutcome>>> {
     let items: Vec<&FeedItem> = chunk
         .iter()
@@ -167,7 +167,7 @@ pub(super) async fn apply_chunk_set(
         }
     }
     set.write(&mut tx).await?;
-    append_audit_in(&mut tx, &feed_records(audit, &outcomes)).await?;
+    append_audit_in(&mut tx, &feed_records_each(audits, &outcomes)).await?;
     tx.commit().await?;
     Ok(Some(outcomes))
 }
