@@ -187,6 +187,22 @@ on_both_engines!(
         let delays = gatehouse_server::delivery::schedule::DELAYS_SECS;
         let mut expected_next = start;
         for (i, d) in delays.iter().enumerate() {
+            // The receiver has attempt i + 1; its outcome is recorded a moment
+            // later. Move the clock only then: jumped hours ahead while the
+            // attempt is still in flight, the clock would pass its 30 s lease
+            // and it would be claimed again (no real clock jumps like that).
+            let mut recorded = false;
+            for _ in 0..100 {
+                let (_, list) = app
+                    .get_json("lei-health", &format!("/v1/subscriptions/{id}/deliveries"))
+                    .await;
+                if list[0]["attempts"] == i + 1 {
+                    recorded = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(recorded, "attempt {} was recorded", i + 1);
             // Not before its time (less 10% jitter)…
             clock.advance(chrono::Duration::milliseconds(d * 1000 * 89 / 100));
             tokio::time::sleep(Duration::from_millis(150)).await;

@@ -55,7 +55,9 @@ on_both_engines!(
             let pn = people[r % people.len()].clone();
             let body = match r % 4 {
                 0 => alert(&format!("g-{r}"), &pn),
-                1 => json!([alert(&format!("g-{r}"), &pn), {"id": format!("g-{r}-bad"), "type": "gatehouse.alert"}]),
+                1 => {
+                    json!([alert(&format!("g-{r}"), &pn), {"id": format!("g-{r}-bad"), "type": "gatehouse.alert"}])
+                }
                 2 => shared.clone(),
                 _ => json!([alert(&format!("g-{r}"), &pn)]),
             };
@@ -97,7 +99,11 @@ on_both_engines!(
                     assert_eq!(items[0]["eventId"], format!("g-{r}"));
                     assert_eq!(items[1]["index"], 1);
                     assert_eq!(items[1]["status"], "rejected");
-                    assert_eq!(records[rid].len(), 1, "request {r}: only the stored item is recorded");
+                    assert_eq!(
+                        records[rid].len(),
+                        1,
+                        "request {r}: only the stored item is recorded"
+                    );
                 }
                 2 => {
                     // One of the twelve stored it; a replay gets the same answer.
