@@ -99,9 +99,15 @@ pub struct ReadsArgs {
     /// Requests/s of the fixed-rate run; default: half the bare endpoint's measured requests/s.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// People loaded: the first N of the demo estate (LEI, MDI, NHI; about 12 items each).
-    #[arg(long, default_value_t = 400)]
-    pub people: usize,
+    /// Which synthetic estate is loaded: `demo` (LEI, MDI, NHI) or
+    /// `national` (the 120 adult prisons, 87,000 people, about 1.2 million
+    /// items: the scale the targets are for).
+    #[arg(long, value_enum, default_value = "demo")]
+    pub estate: ReadsEstate,
+    /// People loaded, the first N of the estate (about 12 items each); default
+    /// 400 of the demo estate, all 87,000 of the national one.
+    #[arg(long)]
+    pub people: Option<usize>,
     /// Where the JSON figures go.
     #[arg(long, default_value = "target/bench")]
     pub out_dir: PathBuf,
@@ -575,6 +581,13 @@ impl Running {
     }
 }
 
+/// The synthetic estate a reads run loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadsEstate {
+    Demo,
+    National,
+}
+
 // ---------------------------------------------------------------- the run
 
 async fn run_engine(
@@ -583,10 +596,21 @@ async fn run_engine(
     cores: usize,
 ) -> anyhow::Result<(Report, Vec<String>)> {
     // The estate, anchored a minute ago as the demo's is.
-    let estate = Estate::new(EstateConfig {
-        people: args.people,
-        ..EstateConfig::demo(Utc::now() - chrono::Duration::minutes(1))
-    });
+    let anchor = Utc::now() - chrono::Duration::minutes(1);
+    let config = match args.estate {
+        ReadsEstate::Demo => EstateConfig {
+            people: args.people.unwrap_or(400),
+            ..EstateConfig::demo(anchor)
+        },
+        ReadsEstate::National => {
+            let national = EstateConfig::national(anchor);
+            EstateConfig {
+                people: args.people.unwrap_or(national.people),
+                ..national
+            }
+        }
+    };
+    let estate = Estate::new(config);
     let url = fresh_url(engine, "benchreads").await;
     let key_path = std::env::temp_dir().join(format!(
         "gatehouse-bench-reads-{}.audit-key",
