@@ -2,8 +2,8 @@
 # The read benchmark (DESIGN.md §6, point-of-need read): builds the release
 # binary once, then runs `gatehouse bench reads` with the arguments given, e.g.
 #
-#   bench/reads.sh                                  # both engines, 10 s per scenario
-#   bench/reads.sh --engine sqlite --seconds 5      # a quick run
+#   bench/reads.sh                                  # both engines, the national estate, 10 s per scenario
+#   bench/reads.sh --engine sqlite --estate demo --seconds 5   # a quick run over 400 people
 #   bench/reads.sh --path '/v1/people/{pn}/summary' # another read
 #
 # Figures: a table on stdout, JSON in target/bench/reads-<engine>.json.

@@ -2,8 +2,10 @@
 //! summary with auth, policy and audit on: ≥ 50% of the requests/s of a bare
 //! axum JSON endpoint in the same binary; p99 ≤ 10 ms at half that load").
 //!
-//! For each engine: one fresh database holding a small synthetic estate (the
-//! demo estate's first `--people` people) and one healthcare consumer
+//! For each engine: one fresh database holding a synthetic estate (by
+//! default the whole national estate, 87,000 people; `--estate demo` for the
+//! demo's first `--people`, a quick check), loaded through the real feed
+//! path, and one healthcare consumer
 //! (`prison-healthcare` template, scoped to the estate's prisons); two real
 //! Gatehouse servers in this process on `127.0.0.1:0`, on the same store, one
 //! with the disclosure audit on and one with it off. A load generator in the
@@ -102,7 +104,7 @@ pub struct ReadsArgs {
     /// Which synthetic estate is loaded: `demo` (LEI, MDI, NHI) or
     /// `national` (the 120 adult prisons, 87,000 people, about 1.2 million
     /// items: the scale the targets are for).
-    #[arg(long, value_enum, default_value = "demo")]
+    #[arg(long, value_enum, default_value = "national")]
     pub estate: ReadsEstate,
     /// People loaded, the first N of the estate (about 12 items each); default
     /// 400 of the demo estate, all 87,000 of the national one.
