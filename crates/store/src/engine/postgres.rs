@@ -12,6 +12,9 @@ const ENGINE: crate::EngineKind = crate::EngineKind::Postgres;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1 FOR UPDATE";
+/// Appended to a read of a feed chunk's people: locks them, always in
+/// prison-number order, so two writers of overlapping chunks cannot deadlock.
+const LOCK_PEOPLE: &str = " ORDER BY prison_number FOR UPDATE";
 const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1 FOR UPDATE";
 /// Transactions commit out of sequence order: the snapshot says which may still commit.
 const SNAPSHOT: Option<&str> = Some(

@@ -19,6 +19,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// The single writer serialises all writes, so a plain read inside the write
 /// transaction is already exclusive.
 const LOCK_PERSON: &str = "SELECT * FROM people WHERE prison_number = $1";
+/// A feed chunk's people need no lock: `BEGIN IMMEDIATE` already holds the one writer.
+const LOCK_PEOPLE: &str = "";
 const LOCK_AUDIT_HEAD: &str = "SELECT * FROM audit_head WHERE id = 1";
 /// One writer: commits are in outbox-sequence order, so a gap is never filled later.
 const SNAPSHOT: Option<&str> = None;

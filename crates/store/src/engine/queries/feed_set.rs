@@ -17,7 +17,7 @@
 use super::audit::append_audit_in;
 use super::continuity::CONTINUITY_CATEGORIES;
 use super::decode::{alert_from_row, col, parsed, person_from_row, planned_from_row};
-use super::engine::{Db, ENGINE, Tx, begin_write};
+use super::engine::{Db, LOCK_PEOPLE, Tx, begin_write};
 use super::feed::{feed_records_each, referenced_establishments};
 use crate::disclosure::WriteAudit;
 use crate::model::*;
@@ -249,14 +249,9 @@ impl<'a> FeedSet<'a> {
         if pns.is_empty() {
             return Ok(Some(set));
         }
-        let lock = if matches!(ENGINE, crate::EngineKind::Postgres) {
-            " ORDER BY prison_number FOR UPDATE"
-        } else {
-            ""
-        };
         let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT * FROM people WHERE prison_number");
         push_in_list(&mut qb, &pns);
-        qb.push(lock);
+        qb.push(LOCK_PEOPLE);
         for row in qb.build().fetch_all(&mut **tx).await? {
             let record = person_from_row(&row, None)?;
             let event_seq: i64 = col(&row, "event_seq")?;

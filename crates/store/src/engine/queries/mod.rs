@@ -14,8 +14,8 @@
 /// engine-specific items, imported explicitly by the files that use them.
 mod engine {
     pub(super) use super::super::{
-        CLAIM_LOCK, Db, ENGINE, EngineStore, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PERSON, MIGRATOR,
-        SNAPSHOT, begin_write, now, outbox_wakeups,
+        CLAIM_LOCK, Db, ENGINE, EngineStore, LOCK_AUDIT_HEAD, LOCK_CURSOR, LOCK_PEOPLE,
+        LOCK_PERSON, MIGRATOR, SNAPSHOT, begin_write, now, outbox_wakeups,
     };
 
     /// A write transaction on this engine.
