@@ -332,28 +332,25 @@ pub(super) async fn outbox_safe_seq(pool: &sqlx::Pool<Db>) -> Result<i64> {
     cursor(pool, "fanout").await
 }
 
-pub(super) async fn insert_delivery(
+/// A replayed delivery: owed again from the start, whatever became of it.
+/// (The fan-out writes new deliveries many to a statement, in `fan_out`.)
+pub(super) async fn replay_delivery(
     tx: &mut Tx<'_>,
     sub: &str,
     e: &OutboxEvent,
     now: DateTime<Utc>,
-    replay: bool,
 ) -> Result<()> {
-    let sql = if replay {
+    sqlx::query(
         "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO UPDATE SET \
-         status = 'pending', attempts = 0, next_attempt_at = $4, lease_owner = NULL, lease_until = NULL"
-    } else {
-        "INSERT INTO deliveries (subscription_id, outbox_seq, subject, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (subscription_id, outbox_seq) DO NOTHING"
-    };
-    sqlx::query(sql)
-        .bind(sub)
-        .bind(e.seq)
-        .bind(&e.subject)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+         status = 'pending', attempts = 0, next_attempt_at = $4, lease_owner = NULL, lease_until = NULL",
+    )
+    .bind(sub)
+    .bind(e.seq)
+    .bind(&e.subject)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -390,7 +387,7 @@ pub(super) async fn replay(
     for r in &rows {
         let e = outbox_from_row(r)?;
         if plan(&subs, &e).iter().any(|s| s == subscription) {
-            insert_delivery(&mut tx, subscription, &e, now, true).await?;
+            replay_delivery(&mut tx, subscription, &e, now).await?;
             n += 1;
         }
     }

@@ -1,7 +1,7 @@
-//! Delivery outcomes written in batches (the settler's group commit), on both
-//! engines: each outcome lands on its own row, successes and failures mixed,
-//! the subscription's health follows, and a claimed round carries its
-//! subscription.
+//! Delivery rows on both engines: a subscription starts at its creation, a
+//! failing event holds its person's later events for a bounded time only, and
+//! outcomes written in batches (the settler's group commit) each land on
+//! their own row, with the round's subscription carried by its claims.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_domain::feed::parse_item;
@@ -34,6 +34,11 @@ fn t(h: i64) -> DateTime<Utc> {
 
 fn audit() -> WriteAudit {
     WriteAudit::system("store-test", "test", "test", vec![])
+}
+
+fn cell_move(id: &str, who: &str, h: i64, cell: &str) -> Value {
+    json!({"id": id, "type": "gatehouse.movement", "occurredAt": t(h).to_rfc3339(), "prisonNumber": who,
+           "movement": {"kind": "cell-move", "establishment": "LEI", "cell": cell}})
 }
 
 fn reception(id: &str, who: &str, h: i64) -> Value {
@@ -82,6 +87,122 @@ fn every(subs: &[SubscriptionRecord], _: &OutboxEvent) -> Vec<String> {
 async fn fan_out_all(store: &Arc<dyn Store>, now: DateTime<Utc>) {
     while store.fan_out(500, now, &every).await.unwrap() > 0 {}
 }
+
+on_both_engines!(
+    a_subscription_is_owed_only_events_written_after_it,
+    |store: Arc<dyn Store>| async move {
+        // Written, but not yet fanned out, when the subscription is made.
+        feed(
+            &store,
+            &[
+                reception("r1", "A1234BC", 1),
+                cell_move("c1", "A1234BC", 2, "LEI-A-1-002"),
+            ],
+        )
+        .await;
+        let sub = subscribe(&store).await;
+        feed(&store, &[cell_move("c2", "A1234BC", 3, "LEI-A-1-003")]).await;
+        fan_out_all(&store, Utc::now()).await;
+        let owed = store.deliveries(&sub, None, 100).await.unwrap();
+        let ids: Vec<&str> = owed
+            .iter()
+            .map(|d| d.event.data["movement"]["cell"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            owed.len(),
+            1,
+            "only the event written after the subscription: {ids:?}"
+        );
+        // A replay still reaches back.
+        let first = store.outbox_seq_at(t(-1000)).await.unwrap();
+        let n = store
+            .replay(&sub, first, Utc::now(), &every, &audit())
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+);
+
+on_both_engines!(
+    a_failing_event_holds_its_persons_later_events_only_for_the_hold,
+    |store: Arc<dyn Store>| async move {
+        let sub = subscribe(&store).await;
+        feed(
+            &store,
+            &[
+                reception("r1", "A1234BC", 1),
+                cell_move("c1", "A1234BC", 2, "LEI-A-1-002"),
+                reception("r2", "B2345CD", 1),
+            ],
+        )
+        .await;
+        let made = Utc::now();
+        fan_out_all(&store, made).await;
+        let hold = Duration::seconds(60);
+        let claim = |now: DateTime<Utc>| {
+            let store = store.clone();
+            async move {
+                store
+                    .claim_deliveries("w", now, now + Duration::seconds(30), now - hold, 100)
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = claim(made).await;
+        let subjects: Vec<&str> = first.iter().map(|c| c.event.subject.as_str()).collect();
+        assert_eq!(
+            first.len(),
+            2,
+            "each person's head, not A's second: {subjects:?}"
+        );
+        let head = first.iter().find(|c| c.event.subject == "A1234BC").unwrap();
+        let retry_at = made + Duration::minutes(5);
+        store
+            .finish_delivery(
+                &sub,
+                head.event.seq,
+                made,
+                &AttemptResult::Retry {
+                    status: Some(503),
+                    error: "down".into(),
+                    next: retry_at,
+                },
+            )
+            .await
+            .unwrap();
+        let b = first.iter().find(|c| c.event.subject == "B2345CD").unwrap();
+        store
+            .finish_delivery(
+                &sub,
+                b.event.seq,
+                made,
+                &AttemptResult::Delivered { status: 204 },
+            )
+            .await
+            .unwrap();
+        // Within the hold, A's second event waits behind the failing head.
+        assert!(claim(made + Duration::seconds(59)).await.is_empty());
+        // After it, it flows on; the head keeps its own retry time.
+        let later = claim(made + Duration::seconds(61)).await;
+        assert_eq!(later.len(), 1);
+        assert!(later[0].event.seq > head.event.seq);
+        store
+            .finish_delivery(
+                &sub,
+                later[0].event.seq,
+                made,
+                &AttemptResult::Delivered { status: 204 },
+            )
+            .await
+            .unwrap();
+        let again = claim(retry_at).await;
+        assert_eq!(again.len(), 1);
+        assert_eq!(
+            again[0].event.seq, head.event.seq,
+            "the held event is retried on its schedule"
+        );
+    }
+);
 
 on_both_engines!(
     a_batch_of_outcomes_lands_each_on_its_own_delivery,
