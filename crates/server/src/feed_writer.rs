@@ -5,12 +5,12 @@
 //! handed to one writer task, which applies whatever has queued together
 //! (`FeedStore::apply_feed_group`: as if one after another, each item recorded
 //! under its own request's audit) and answers each request with its own
-//! outcomes. Nothing is answered before it is durable. Large batches and
+//! outcomes ([`crate::group_commit`]). Nothing is answered before it is durable. Large batches and
 //! atomic ones go straight to the store: they are already one transaction.
 
+use crate::group_commit::GroupCommit;
 use gatehouse_store::{FeedBatch, ItemOutcome, Store, StoreError};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 
 /// Batches of at most this many items are grouped; larger ones go alone.
 pub const GROUP_ITEMS: usize = 50;
@@ -18,38 +18,22 @@ pub const GROUP_ITEMS: usize = 50;
 pub const MAX_GROUP: usize = 64;
 const QUEUE: usize = 4096;
 
-type Reply = oneshot::Sender<Result<Vec<ItemOutcome>, Arc<StoreError>>>;
-
 #[derive(Clone)]
 pub struct FeedWriter {
-    queue: mpsc::Sender<(FeedBatch, Reply)>,
+    writer: GroupCommit<FeedBatch, Vec<ItemOutcome>>,
 }
 
 impl FeedWriter {
-    /// Starts the writer task; it ends when every handle is dropped.
+    /// Starts the writer task ([`crate::group_commit`]); it ends when every handle is dropped.
     pub fn spawn(store: Arc<dyn Store>) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<(FeedBatch, Reply)>(QUEUE);
-        tokio::spawn(async move {
-            let mut group = Vec::with_capacity(MAX_GROUP);
-            while incoming.recv_many(&mut group, MAX_GROUP).await > 0 {
-                let (batches, replies): (Vec<FeedBatch>, Vec<Reply>) = group.drain(..).unzip();
+        let writer = GroupCommit::spawn(MAX_GROUP, QUEUE, move |batches: Vec<FeedBatch>| {
+            let store = store.clone();
+            async move {
                 metrics::histogram!("gatehouse_feed_group_requests").record(batches.len() as f64);
-                match store.apply_feed_group(batches).await {
-                    Ok(outcomes) => {
-                        for (reply, out) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(out));
-                        }
-                    }
-                    Err(e) => {
-                        let e = Arc::new(e);
-                        for reply in replies {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                    }
-                }
+                store.apply_feed_group(batches).await
             }
         });
-        Self { queue }
+        Self { writer }
     }
 
     /// Applies one small partial batch with whatever else is queued; its outcomes.
@@ -57,13 +41,7 @@ impl FeedWriter {
         &self,
         batch: FeedBatch,
     ) -> anyhow::Result<Result<Vec<ItemOutcome>, Arc<StoreError>>> {
-        let (tx, rx) = oneshot::channel();
-        self.queue
-            .send((batch, tx))
-            .await
-            .map_err(|_| anyhow::anyhow!("the feed writer has stopped"))?;
-        rx.await
-            .map_err(|_| anyhow::anyhow!("the feed writer dropped the batch"))
+        self.writer.submit(batch).await
     }
 }
 

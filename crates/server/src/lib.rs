@@ -28,6 +28,7 @@ pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod feed_writer;
+pub mod group_commit;
 pub mod http;
 pub mod jwks;
 pub mod jwt;
